@@ -1,0 +1,44 @@
+from django.contrib import admin
+
+from enterprises.models import Enterprise, EnterpriseClaim, EnterpriseInvitation, EnterpriseMembership
+
+
+@admin.register(Enterprise)
+class EnterpriseAdmin(admin.ModelAdmin):
+    list_display = ["uscc", "name", "town", "industry_section", "scale", "status"]
+    list_filter = ["status", "scale", "industry_section", "town"]
+    search_fields = ["uscc", "name"]
+    # The resident ID is encrypted at rest and never shown in full, not even here.
+    exclude = ["legal_rep_id", "phone"]
+    readonly_fields = ["legal_rep_id_masked", "phone_masked", "created_at", "updated_at"]
+
+
+@admin.register(EnterpriseMembership)
+class EnterpriseMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "enterprise", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "enterprise__name", "enterprise__uscc"]
+    raw_id_fields = ["user", "enterprise"]
+
+
+@admin.register(EnterpriseClaim)
+class EnterpriseClaimAdmin(admin.ModelAdmin):
+    """Read-only: claims are decided on the credit office's pages, where every step is audited."""
+
+    list_display = ["created_at", "user", "enterprise", "status", "decided_by", "decided_at"]
+    list_filter = ["status"]
+    search_fields = ["user__email", "enterprise__uscc", "enterprise__name"]
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(EnterpriseInvitation)
+class EnterpriseInvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "enterprise", "role", "created_at", "expires_at", "accepted_at"]
+    search_fields = ["email", "enterprise__name"]
+    exclude = ["token"]
+    raw_id_fields = ["enterprise", "invited_by", "accepted_by"]

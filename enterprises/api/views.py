@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from enterprises import selectors, services, uscc
+from enterprises.api.serializers import (
+    ClaimDecisionSerializer,
+    ClaimInputSerializer,
+    ClaimSerializer,
+    EnterpriseSerializer,
+    UsccCheckSerializer,
+)
+from xinyidai.api.serializers import InvitationInputSerializer, InvitationSerializer
+from enterprises.models import Enterprise, EnterpriseClaim
+from xinyidai.api.utils import accept_url_base
+from xinyidai.core.errors import NotFound
+from xinyidai.permissions import HasRole, Role
+
+
+class UsccCheckView(APIView):
+    """Check a unified social credit code (统一社会信用代码). Public."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[type] = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "uscc_check"
+
+    @extend_schema(
+        parameters=[OpenApiParameter("code", OpenApiTypes.STR, required=True)],
+        responses=UsccCheckSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        return Response(uscc.check(request.query_params.get("code", "")).as_dict())
+
+
+class EnterpriseListView(generics.ListAPIView[Enterprise]):
+    """Enterprises the user may see: their own, or all for the credit office."""
+
+    serializer_class = EnterpriseSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", OpenApiTypes.STR, description="名称或代码前缀"),
+            OpenApiParameter("town", OpenApiTypes.STR),
+            OpenApiParameter("status", OpenApiTypes.STR),
+            OpenApiParameter("industry_section", OpenApiTypes.STR),
+        ]
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        p = self.request.query_params
+        return selectors.enterprise_list(
+            user=self.request.user,
+            q=p.get("q", ""),
+            town=p.get("town", ""),
+            status=p.get("status", ""),
+            industry_section=p.get("industry_section", ""),
+        )
+
+
+class EnterpriseDetailView(APIView):
+    @extend_schema(responses=EnterpriseSerializer)
+    def get(self, request: Request, uscc: str) -> Response:
+        enterprise = selectors.enterprise_get(user=request.user, uscc=uscc)
+        if enterprise is None:
+            raise NotFound("enterprise_not_found", _("企业不存在或您无权查看"))
+        return Response(EnterpriseSerializer(enterprise).data)
+
+
+class ClaimListCreateView(generics.ListAPIView[EnterpriseClaim]):
+    """Your claims (the credit office sees all; `?status=open` for its queue)."""
+
+    serializer_class = ClaimSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.claim_list(
+            user=self.request.user, status=self.request.query_params.get("status", "")
+        )
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", OpenApiTypes.STR, description="open 或具体状态")]
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=ClaimInputSerializer, responses={201: ClaimSerializer})
+    def post(self, request: Request) -> Response:
+        data = ClaimInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        claim = services.claim_submit(
+            user=request.user,  # type: ignore[arg-type]
+            uscc_code=data.validated_data["uscc"],
+            name=data.validated_data["name"],
+            legal_rep_name=data.validated_data["legal_rep_name"],
+        )
+        return Response(ClaimSerializer(claim).data, status=status.HTTP_201_CREATED)
+
+
+class ClaimDecisionView(APIView):
+    permission_classes = [HasRole.of(Role.CREDIT_OFFICE)]
+    action = "approve"
+
+    @extend_schema(request=ClaimDecisionSerializer, responses=ClaimSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        data = ClaimDecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        reason = data.validated_data["reason"]
+        user = request.user
+        if self.action == "approve":
+            claim = services.claim_approve(claim_id=pk, actor=user, reason=reason)  # type: ignore[arg-type]
+        else:
+            claim = services.claim_reject(claim_id=pk, actor=user, reason=reason)  # type: ignore[arg-type]
+        return Response(ClaimSerializer(claim).data)
+
+
+class ClaimWithdrawView(APIView):
+    @extend_schema(request=None, responses=ClaimSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        claim = services.claim_withdraw(claim_id=pk, user=request.user)  # type: ignore[arg-type]
+        return Response(ClaimSerializer(claim).data)
+
+
+class EnterpriseInvitationView(APIView):
+    """The owner of an enterprise invites admins and members."""
+
+    @extend_schema(request=InvitationInputSerializer, responses={201: InvitationSerializer})
+    def post(self, request: Request, uscc: str) -> Response:
+        enterprise = selectors.enterprise_get(user=request.user, uscc=uscc)
+        if enterprise is None:
+            raise NotFound("enterprise_not_found", _("企业不存在或您无权查看"))
+        data = InvitationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        invitation = services.enterprise_invitation_create(
+            actor=request.user,  # type: ignore[arg-type]
+            enterprise=enterprise,
+            email=data.validated_data["email"],
+            role=data.validated_data["role"],
+            accept_url_base=accept_url_base(request, "enterprise_invitation_accept"),
+        )
+        return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,152 @@
+"""Demo data: one login per role plus a handful of Dongguan enterprises. Safe to run repeatedly."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from banks.models import Bank, BankMembership, BankRole, Branch
+from enterprises import reference, resident_id, uscc
+from enterprises.models import Enterprise, EnterpriseMembership, EnterpriseRole
+from xinyidai.core.models import PlatformRole, User
+
+DEMO_PASSWORD = "Xinyidai-demo-2026"
+DEMO_SEED = 441900
+
+
+@dataclass(frozen=True)
+class DemoFirm:
+    name: str
+    legal_rep: str
+    town: str
+    division: str
+    scale: str
+    capital_wan: int
+    established: date
+
+
+FIRMS = [
+    DemoFirm("东莞市信易示范科技有限公司", "陈志明", "songshanhu", "39", "small", 500, date(2016, 5, 18)),
+    DemoFirm("东莞市长安精密模具有限公司", "李卫东", "changan", "35", "small", 800, date(2009, 3, 2)),
+    DemoFirm("东莞市虎门服装辅料有限公司", "黄丽华", "humen", "18", "micro", 100, date(2018, 9, 27)),
+    DemoFirm("东莞市大朗毛织制品有限公司", "叶建国", "dalang", "17", "micro", 50, date(2020, 1, 6)),
+    DemoFirm("东莞市塘厦电子元件有限公司", "刘海波", "tangxia", "39", "medium", 3000, date(2006, 11, 15)),
+    DemoFirm("东莞市厚街家具制造有限公司", "王秀英", "houjie", "21", "small", 600, date(2011, 7, 20)),
+    DemoFirm("东莞市南城云数信息技术有限公司", "张晓峰", "nancheng", "65", "micro", 200, date(2021, 4, 12)),
+    DemoFirm("东莞市麻涌粮油贸易有限公司", "梁国强", "mayong", "51", "micro", 30, date(2015, 8, 3)),
+]
+CLAIMABLE_INDEX = 1  # left without an owner so a new user can sign up and claim it
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    full_name: str
+    role: str
+
+
+ACCOUNTS = [
+    DemoAccount("enterprise@example.com", "陈志明", "enterprise_owner"),
+    DemoAccount("bankadmin@example.com", "周敏", "bank_admin"),
+    DemoAccount("bank@example.com", "林俊杰", "bank_officer"),
+    DemoAccount("office@example.com", "郑文", "credit_office"),
+    DemoAccount("tradecenter@example.com", "何静", "trading_centre"),
+    DemoAccount("admin@example.com", "系统管理员", "superuser"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo accounts (one per role) and a handful of enterprises; idempotent."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with transaction.atomic():
+            firms = self._enterprises()
+            bank, branch = self._bank()
+            users = {a.email: self._user(a) for a in ACCOUNTS}
+            owner = users["enterprise@example.com"]
+            EnterpriseMembership.objects.filter(user=owner).exclude(enterprise=firms[0]).delete()
+            EnterpriseMembership.objects.update_or_create(
+                user=owner, defaults={"enterprise": firms[0], "role": EnterpriseRole.OWNER}
+            )
+            for email, role in (
+                ("bankadmin@example.com", BankRole.ADMIN),
+                ("bank@example.com", BankRole.OFFICER),
+            ):
+                BankMembership.objects.update_or_create(
+                    user=users[email], defaults={"bank": bank, "branch": branch, "role": role}
+                )
+        self._print(firms)
+
+    def _enterprises(self) -> list[Enterprise]:
+        rng = random.Random(DEMO_SEED)
+        result = []
+        for firm in FIRMS:
+            code = uscc.generate(rng)
+            rep_id = resident_id.generate(rng)
+            enterprise, _ = Enterprise.objects.update_or_create(
+                name=firm.name,
+                defaults={
+                    "uscc": code,
+                    "region_code": code[2:8],
+                    "town": firm.town,
+                    "industry_section": reference.section_of_division(firm.division),
+                    "industry_division": firm.division,
+                    "scale": firm.scale,
+                    "registered_capital": Decimal(firm.capital_wan) * 10000,
+                    "established_date": firm.established,
+                    "legal_rep_name": firm.legal_rep,
+                    "legal_rep_id": rep_id,
+                    "address": f"广东省东莞市{firm.name[3:5]}示范路{rng.randint(1, 300)}号",
+                    "phone": f"13{rng.randint(100000000, 999999999)}",
+                },
+            )
+            result.append(enterprise)
+        return result
+
+    def _bank(self) -> tuple[Bank, Branch]:
+        bank, _ = Bank.objects.update_or_create(
+            name="东莞信易示范银行",
+            defaults={"fi_code": "B0000H24419001", "uscc": uscc.generate(random.Random(7))},
+        )
+        branch, _ = Branch.objects.update_or_create(
+            bank=bank,
+            name="松山湖科技支行",
+            defaults={"town": "songshanhu", "address": "东莞市松山湖大学路1号"},
+        )
+        return bank, branch
+
+    def _user(self, account: DemoAccount) -> User:
+        user, _ = User.objects.get_or_create(email=account.email)
+        user.full_name = account.full_name
+        user.platform_role = {
+            "credit_office": PlatformRole.CREDIT_OFFICE,
+            "trading_centre": PlatformRole.TRADING_CENTRE,
+        }.get(account.role, PlatformRole.NONE)
+        user.is_superuser = user.is_staff = account.role == "superuser"
+        user.is_active = True
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        EmailAddress.objects.update_or_create(
+            user=user, email=account.email, defaults={"verified": True, "primary": True}
+        )
+        return user
+
+    def _print(self, firms: list[Enterprise]) -> None:
+        out = self.stdout.write
+        out(self.style.SUCCESS("演示数据已就绪 / demo data ready"))
+        out(f"演示密码 / demo password: {DEMO_PASSWORD}")
+        for account in ACCOUNTS:
+            out(f"  {account.role:<18} {account.email}")
+        out("银行和信用办账号首次登录须设置动态验证码（TOTP）。")
+        claimable = firms[CLAIMABLE_INDEX]
+        out(
+            "可认领的演示企业 / claimable demo enterprise: "
+            f"{claimable.uscc} {claimable.name} 法定代表人 {claimable.legal_rep_name}"
+        )

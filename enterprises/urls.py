@@ -1,0 +1,19 @@
+from django.urls import path
+
+from enterprises import views
+
+urlpatterns = [
+    path("uscc/", views.uscc_check_page, name="uscc_check_page"),
+    path("claim/", views.claim_create, name="enterprise_claim"),
+    path("claims/", views.claim_list, name="claim_list"),
+    path("claims/<int:pk>/withdraw/", views.claim_withdraw, name="claim_withdraw"),
+    path("mine/", views.my_enterprise, name="my_enterprise"),
+    path("mine/members/<int:pk>/remove/", views.member_remove, name="enterprise_member_remove"),
+    path(
+        "invitations/<str:token>/", views.invitation_accept, name="enterprise_invitation_accept"
+    ),
+    path("registry/", views.registry, name="enterprise_registry"),
+    path("registry/<str:uscc_code>/", views.enterprise_detail, name="enterprise_detail"),
+    path("office/claims/", views.office_claims, name="office_claims"),
+    path("office/claims/<int:pk>/", views.office_claim_decide, name="office_claim_decide"),
+]

@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from enterprises import selectors, services, uscc
+from enterprises.forms import (
+    ClaimFilterForm,
+    ClaimForm,
+    DecisionForm,
+    EnterpriseInviteForm,
+    RegistryFilterForm,
+)
+from enterprises.models import EnterpriseClaim
+from xinyidai.api.utils import accept_url_base
+from xinyidai.core.errors import DomainError
+from xinyidai.permissions import (
+    ENTERPRISE_ROLES,
+    Role,
+    can_manage_enterprise_members,
+    can_view_enterprise,
+    enterprise_membership_of,
+    role_required,
+)
+
+PAGE_SIZE = 25
+
+
+def uscc_check_page(request: HttpRequest) -> HttpResponse:
+    """Public page: check a USCC and see every fault in plain words."""
+    code = request.GET.get("code", "")
+    result = uscc.check(code) if code else None
+    return render(request, "enterprises/uscc_check.html", {"code": code, "result": result})
+
+
+@login_required
+def claim_create(request: HttpRequest) -> HttpResponse:
+    form = ClaimForm(request.POST or None, initial={"uscc": request.GET.get("uscc", "")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            claim = services.claim_submit(
+                user=request.user,  # type: ignore[arg-type]
+                uscc_code=form.cleaned_data["uscc"],
+                name=form.cleaned_data["name"],
+                legal_rep_name=form.cleaned_data["legal_rep_name"],
+            )
+        except DomainError as exc:
+            fields = (exc.detail or {}).get("fields") if isinstance(exc.detail, dict) else None
+            for field in fields or [None]:
+                form.add_error(field, exc.message)
+        else:
+            if claim.status == "approved":
+                messages.success(request, _("认领成功，您已成为该企业的所有者。"))
+                return redirect("my_enterprise")
+            if claim.status == "disputed":
+                messages.warning(
+                    request, _("该企业已有所有者，您的申请已作为争议提交信用办裁定。")
+                )
+            else:
+                messages.success(request, _("认领申请已提交，等待信用办审核。"))
+            return redirect("claim_list")
+    return render(request, "enterprises/claim_form.html", {"form": form})
+
+
+@login_required
+def claim_list(request: HttpRequest) -> HttpResponse:
+    claims = selectors.claim_list(user=request.user).filter(user=request.user)
+    return render(request, "enterprises/claim_list.html", {"claims": claims})
+
+
+@login_required
+@require_POST
+def claim_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.claim_withdraw(claim_id=pk, user=request.user)  # type: ignore[arg-type]
+        messages.success(request, _("认领申请已撤回。"))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("claim_list")
+
+
+@role_required(*ENTERPRISE_ROLES)
+def my_enterprise(request: HttpRequest) -> HttpResponse:
+    membership = enterprise_membership_of(request.user)
+    assert membership is not None
+    enterprise = membership.enterprise
+    can_manage = can_manage_enterprise_members(request.user, enterprise)
+    form = EnterpriseInviteForm(request.POST or None)
+    if request.method == "POST":
+        if not can_manage:
+            raise Http404
+        if form.is_valid():
+            try:
+                services.enterprise_invitation_create(
+                    actor=request.user,  # type: ignore[arg-type]
+                    enterprise=enterprise,
+                    email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"],
+                    accept_url_base=accept_url_base(request, "enterprise_invitation_accept"),
+                )
+            except DomainError as exc:
+                form.add_error("email", exc.message)
+            else:
+                messages.success(
+                    request, _("邀请已发送至 %(email)s") % {"email": form.cleaned_data["email"]}
+                )
+                return redirect("my_enterprise")
+    return render(
+        request,
+        "enterprises/enterprise_mine.html",
+        {
+            "enterprise": enterprise,
+            "membership": membership,
+            "members": enterprise.memberships.select_related("user").order_by("role", "id"),
+            "invitations": enterprise.invitations.filter(accepted_at__isnull=True)[:20]
+            if can_manage
+            else [],
+            "can_manage": can_manage,
+            "form": form,
+        },
+    )
+
+
+@role_required(Role.ENTERPRISE_OWNER)
+@require_POST
+def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.enterprise_member_remove(actor=request.user, membership_id=pk)  # type: ignore[arg-type]
+        messages.success(request, _("成员已移除。"))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("my_enterprise")
+
+
+@login_required
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            services.enterprise_invitation_accept(token=token, user=request.user)  # type: ignore[arg-type]
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("home")
+        messages.success(request, _("您已加入企业。"))
+        return redirect("my_enterprise")
+    return render(request, "partials/invitation_accept.html", {"token": token})
+
+
+@role_required(Role.CREDIT_OFFICE, Role.SUPERUSER)
+def registry(request: HttpRequest) -> HttpResponse:
+    form = RegistryFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    qs = selectors.enterprise_list(user=request.user, **{k: v for k, v in filters.items() if v})
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "enterprises/enterprise_list.html", {"form": form, "page": page})
+
+
+@login_required
+def enterprise_detail(request: HttpRequest, uscc_code: str) -> HttpResponse:
+    enterprise = selectors.enterprise_get(user=request.user, uscc=uscc_code)
+    if enterprise is None or not can_view_enterprise(request.user, enterprise):
+        raise Http404
+    return render(request, "enterprises/enterprise_detail.html", {"enterprise": enterprise})
+
+
+@role_required(Role.CREDIT_OFFICE)
+def office_claims(request: HttpRequest) -> HttpResponse:
+    form = ClaimFilterForm(request.GET or {"status": "open"})
+    status = form.cleaned_data["status"] if form.is_valid() else "open"
+    page = Paginator(selectors.claim_list(user=request.user, status=status), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "enterprises/claim_review_list.html",
+        {"form": form, "page": page, "decision_form": DecisionForm()},
+    )
+
+
+@role_required(Role.CREDIT_OFFICE)
+def office_claim_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = selectors.claim_list(user=request.user).filter(pk=pk).first()
+    if claim is None:
+        raise Http404
+    form = DecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if form.cleaned_data["decision"] == "approve":
+                services.claim_approve(
+                    claim_id=pk, actor=request.user, reason=form.cleaned_data["reason"]  # type: ignore[arg-type]
+                )
+                messages.success(request, _("已通过认领申请。"))
+            else:
+                services.claim_reject(
+                    claim_id=pk, actor=request.user, reason=form.cleaned_data["reason"]  # type: ignore[arg-type]
+                )
+                messages.success(request, _("已驳回认领申请。"))
+            return redirect("office_claims")
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+    history = EnterpriseClaim.objects.filter(enterprise=claim.enterprise).exclude(pk=pk)
+    return render(
+        request,
+        "enterprises/claim_review.html",
+        {"claim": claim, "form": form, "history": history},
+    )

@@ -1,0 +1,48 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from banks.api import views as bank_views
+from enterprises.api import views as enterprise_views
+from xinyidai.api import views
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("me/", views.MeView.as_view(), name="api-me"),
+    path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("uscc/check/", enterprise_views.UsccCheckView.as_view(), name="api-uscc-check"),
+    path("enterprises/", enterprise_views.EnterpriseListView.as_view(), name="api-enterprises"),
+    path(
+        "enterprises/<str:uscc>/",
+        enterprise_views.EnterpriseDetailView.as_view(),
+        name="api-enterprise-detail",
+    ),
+    path(
+        "enterprises/<str:uscc>/invitations/",
+        enterprise_views.EnterpriseInvitationView.as_view(),
+        name="api-enterprise-invitations",
+    ),
+    path("claims/", enterprise_views.ClaimListCreateView.as_view(), name="api-claims"),
+    path(
+        "claims/<int:pk>/approve/",
+        enterprise_views.ClaimDecisionView.as_view(action="approve"),
+        name="api-claim-approve",
+    ),
+    path(
+        "claims/<int:pk>/reject/",
+        enterprise_views.ClaimDecisionView.as_view(action="reject"),
+        name="api-claim-reject",
+    ),
+    path(
+        "claims/<int:pk>/withdraw/",
+        enterprise_views.ClaimWithdrawView.as_view(),
+        name="api-claim-withdraw",
+    ),
+    path("banks/", bank_views.BankListCreateView.as_view(), name="api-banks"),
+    path("banks/<int:pk>/", bank_views.BankDetailView.as_view(), name="api-bank-detail"),
+    path(
+        "banks/<int:pk>/invitations/",
+        bank_views.BankInvitationView.as_view(),
+        name="api-bank-invitations",
+    ),
+]

@@ -1,0 +1,28 @@
+from allauth.account.decorators import secure_admin_login
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from xinyidai import views
+
+# The admin signs in through allauth, so the superuser gets the same second factor.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("xinyidai.api.urls")),
+    path("enterprises/", include("enterprises.urls")),
+    path("banks/", include("banks.urls")),
+]
+
+handler403 = "xinyidai.views.permission_denied"
+handler404 = "xinyidai.views.page_not_found"
+handler500 = "xinyidai.views.server_error"
+
+if settings.DEBUG:
+    from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+
+    urlpatterns += staticfiles_urlpatterns()
