@@ -28,7 +28,9 @@ class BranchForm(forms.Form):
 class BankInviteForm(forms.Form):
     email = forms.EmailField(label=_("受邀邮箱"))
     role = forms.ChoiceField(label=_("角色"), choices=BankRole.choices, initial=BankRole.OFFICER)
-    branch = forms.ModelChoiceField(label=_("所属网点"), queryset=Branch.objects.none(), required=False)
+    branch = forms.ModelChoiceField(
+        label=_("所属网点"), queryset=Branch.objects.none(), required=False
+    )
 
     def __init__(self, *args: object, bank_id: int, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

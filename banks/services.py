@@ -72,7 +72,9 @@ def bank_create(
     return bank
 
 
-def branch_create(*, actor: User, bank: Bank, name: str, town: str = "", address: str = "") -> Branch:
+def branch_create(
+    *, actor: User, bank: Bank, name: str, town: str = "", address: str = ""
+) -> Branch:
     if not (can_manage_bank(actor, bank) or can_register_banks(actor)):
         raise PermissionDenied("forbidden", _("只有本行管理员可以设置网点"))
     if not name.strip():
@@ -100,7 +102,9 @@ def bank_invitation_create(
     if not (can_manage_bank(actor, bank) or can_register_banks(actor)):
         raise PermissionDenied("forbidden", _("只有本行管理员可以邀请人员"))
     if role not in BankRole.values:
-        raise DomainError("invalid_role", _("角色只能是银行管理员或客户经理"), detail={"role": [role]})
+        raise DomainError(
+            "invalid_role", _("角色只能是银行管理员或客户经理"), detail={"role": [role]}
+        )
     if branch is not None and branch.bank_id != bank.pk:
         raise DomainError("invalid_branch", _("网点不属于本行"), detail={"branch": [branch.pk]})
     address = normalise_email(email)
@@ -143,7 +147,9 @@ def bank_invitation_accept(*, token: str, user: User) -> BankMembership:
             raise Conflict("already_member", _("您的账号已属于一家银行"))
         if enterprise_membership_of(user) is not None or user.platform_role:
             raise DomainError(
-                "role_cannot_join", _("企业或政府工作人员账号不能加入银行，请使用单独的账号"), status=403
+                "role_cannot_join",
+                _("企业或政府工作人员账号不能加入银行，请使用单独的账号"),
+                status=403,
             )
         membership = BankMembership.objects.create(
             user=user, bank=invitation.bank, branch=invitation.branch, role=invitation.role

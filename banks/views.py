@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -12,6 +12,7 @@ from banks.forms import BankForm, BankInviteForm, BranchForm
 from banks.models import Bank
 from xinyidai.api.utils import accept_url_base
 from xinyidai.core.errors import DomainError
+from xinyidai.core.types import AuthedRequest
 from xinyidai.permissions import (
     BANK_ROLES,
     Role,
@@ -22,7 +23,7 @@ from xinyidai.permissions import (
 
 
 @role_required(*BANK_ROLES)
-def my_bank(request: HttpRequest) -> HttpResponse:
+def my_bank(request: AuthedRequest) -> HttpResponse:
     membership = bank_membership_of(request.user)
     assert membership is not None
     bank = membership.bank
@@ -34,7 +35,9 @@ def my_bank(request: HttpRequest) -> HttpResponse:
             branch_form = BranchForm(request.POST, prefix="branch")
             if branch_form.is_valid():
                 try:
-                    services.branch_create(actor=request.user, bank=bank, **branch_form.cleaned_data)  # type: ignore[arg-type]
+                    services.branch_create(
+                        actor=request.user, bank=bank, **branch_form.cleaned_data
+                    )
                 except DomainError as exc:
                     branch_form.add_error("name", exc.message)
                 else:
@@ -45,7 +48,7 @@ def my_bank(request: HttpRequest) -> HttpResponse:
             if invite_form.is_valid():
                 try:
                     services.bank_invitation_create(
-                        actor=request.user,  # type: ignore[arg-type]
+                        actor=request.user,
                         bank=bank,
                         email=invite_form.cleaned_data["email"],
                         role=invite_form.cleaned_data["role"],
@@ -79,10 +82,10 @@ def my_bank(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+def invitation_accept(request: AuthedRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         try:
-            services.bank_invitation_accept(token=token, user=request.user)  # type: ignore[arg-type]
+            services.bank_invitation_accept(token=token, user=request.user)
         except DomainError as exc:
             messages.error(request, exc.message)
             return redirect("home")
@@ -92,12 +95,12 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @role_required(Role.CREDIT_OFFICE, Role.SUPERUSER)
-def bank_registry(request: HttpRequest) -> HttpResponse:
+def bank_registry(request: AuthedRequest) -> HttpResponse:
     form = BankForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             bank = services.bank_create(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 name=form.cleaned_data["name"],
                 fi_code=form.cleaned_data["fi_code"],
                 uscc_code=form.cleaned_data["uscc"],

@@ -1,6 +1,12 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
-from enterprises.models import Enterprise, EnterpriseClaim, EnterpriseInvitation, EnterpriseMembership
+from enterprises.models import (
+    Enterprise,
+    EnterpriseClaim,
+    EnterpriseInvitation,
+    EnterpriseMembership,
+)
 
 
 @admin.register(Enterprise)
@@ -29,10 +35,10 @@ class EnterpriseClaimAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["user__email", "enterprise__uscc", "enterprise__name"]
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 

@@ -59,7 +59,10 @@ class RegistryFilterForm(forms.Form):
     industry_section = forms.ChoiceField(
         label=_("行业门类"),
         required=False,
-        choices=[("", _("全部")), *[(k, f"{k} {v}") for k, v in reference.INDUSTRY_SECTIONS.items()]],
+        choices=[
+            ("", _("全部")),
+            *[(k, f"{k} {v}") for k, v in reference.INDUSTRY_SECTIONS.items()],
+        ],
     )
     status = forms.ChoiceField(
         label=_("登记状态"), required=False, choices=[("", _("全部")), *EnterpriseStatus.choices]

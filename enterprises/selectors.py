@@ -8,8 +8,9 @@ from enterprises.models import Enterprise, EnterpriseClaim
 from xinyidai.permissions import claims_visible_to, enterprises_visible_to
 
 
-def enterprise_list(*, user: Any, q: str = "", town: str = "", status: str = "",
-                    industry_section: str = "") -> QuerySet[Enterprise]:
+def enterprise_list(
+    *, user: Any, q: str = "", town: str = "", status: str = "", industry_section: str = ""
+) -> QuerySet[Enterprise]:
     qs = enterprises_visible_to(user)
     if q:
         qs = qs.filter(Q(name__icontains=q.strip()) | Q(uscc__startswith=q.strip().upper()))

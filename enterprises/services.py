@@ -105,9 +105,7 @@ def enterprise_create(
     try:
         enterprise.full_clean(exclude=["uscc"])
     except ValidationError as exc:
-        raise DomainError(
-            "invalid", _("企业信息有误"), detail=exc.message_dict
-        ) from exc
+        raise DomainError("invalid", _("企业信息有误"), detail=exc.message_dict) from exc
     with transaction.atomic():
         enterprise.save()
         audit(actor=actor, action="enterprise.created", obj=enterprise, data={"uscc": code})
@@ -131,14 +129,13 @@ CLAIM_MOVES: dict[str, set[str]] = {
 }
 
 
-def _claim_move(
-    claim: EnterpriseClaim, new: str, *, actor: User | None, reason: str = ""
-) -> None:
+def _claim_move(claim: EnterpriseClaim, new: str, *, actor: User | None, reason: str = "") -> None:
     old = claim.status
     if new not in CLAIM_MOVES[old]:
         raise Conflict(
             "claim_bad_transition",
-            _("认领申请当前状态为“%(status)s”，不能执行此操作") % {"status": claim.get_status_display()},
+            _("认领申请当前状态为“%(status)s”，不能执行此操作")
+            % {"status": claim.get_status_display()},
             detail={"status": old, "allowed": sorted(CLAIM_MOVES[old])},
         )
     claim.status = new
@@ -200,7 +197,9 @@ def claim_submit(*, user: User, uscc_code: str, name: str, legal_rep_name: str) 
         )
     if bank_membership_of(user) is not None or user.platform_role:
         raise DomainError(
-            "role_cannot_claim", _("银行及政府工作人员账号不能认领企业，请使用企业人员账号"), status=403
+            "role_cannot_claim",
+            _("银行及政府工作人员账号不能认领企业，请使用企业人员账号"),
+            status=403,
         )
     code = validated_uscc(uscc_code)
     _check_claim_rate(user)
@@ -232,7 +231,8 @@ def claim_submit(*, user: User, uscc_code: str, name: str, legal_rep_name: str) 
         if enterprise.status != EnterpriseStatus.ACTIVE:
             raise DomainError(
                 "enterprise_inactive",
-                _("该企业登记状态为“%(status)s”，不能认领") % {"status": enterprise.get_status_display()},
+                _("该企业登记状态为“%(status)s”，不能认领")
+                % {"status": enterprise.get_status_display()},
             )
         if EnterpriseClaim.objects.filter(
             user=user, enterprise=enterprise, status__in=[ClaimStatus.PENDING, ClaimStatus.DISPUTED]
@@ -270,9 +270,7 @@ def claim_submit(*, user: User, uscc_code: str, name: str, legal_rep_name: str) 
 
 def _approve_locked(claim: EnterpriseClaim, *, actor: User | None, reason: str) -> None:
     enterprise = claim.enterprise
-    if EnterpriseMembership.objects.filter(user=claim.user).exclude(
-        enterprise=enterprise
-    ).exists():
+    if EnterpriseMembership.objects.filter(user=claim.user).exclude(enterprise=enterprise).exists():
         raise Conflict("applicant_has_enterprise", _("申请人已属于其他企业，不能再认领"))
     owner = EnterpriseMembership.objects.filter(
         enterprise=enterprise, role=EnterpriseRole.OWNER
@@ -304,9 +302,11 @@ def _approve_locked(claim: EnterpriseClaim, *, actor: User | None, reason: str) 
         data={"user": claim.user.email, "role": "owner", "claim": claim.pk},
     )
     # Other open claims on this enterprise now contest an owner: they become disputes.
-    for other in EnterpriseClaim.objects.select_for_update().filter(
-        enterprise=enterprise, status=ClaimStatus.PENDING
-    ).exclude(pk=claim.pk):
+    for other in (
+        EnterpriseClaim.objects.select_for_update()
+        .filter(enterprise=enterprise, status=ClaimStatus.PENDING)
+        .exclude(pk=claim.pk)
+    ):
         other.previous_owner = claim.user
         other.save(update_fields=["previous_owner"])
         _claim_move(other, ClaimStatus.DISPUTED, actor=actor, reason=_("企业已有所有者"))
@@ -450,4 +450,3 @@ def enterprise_member_remove(*, actor: User, membership_id: int) -> None:
             data={"user": membership.user.email, "role": membership.role},
         )
         membership.delete()
-

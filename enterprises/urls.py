@@ -9,9 +9,7 @@ urlpatterns = [
     path("claims/<int:pk>/withdraw/", views.claim_withdraw, name="claim_withdraw"),
     path("mine/", views.my_enterprise, name="my_enterprise"),
     path("mine/members/<int:pk>/remove/", views.member_remove, name="enterprise_member_remove"),
-    path(
-        "invitations/<str:token>/", views.invitation_accept, name="enterprise_invitation_accept"
-    ),
+    path("invitations/<str:token>/", views.invitation_accept, name="enterprise_invitation_accept"),
     path("registry/", views.registry, name="enterprise_registry"),
     path("registry/<str:uscc_code>/", views.enterprise_detail, name="enterprise_detail"),
     path("office/claims/", views.office_claims, name="office_claims"),

@@ -19,6 +19,7 @@ from enterprises.forms import (
 from enterprises.models import EnterpriseClaim
 from xinyidai.api.utils import accept_url_base
 from xinyidai.core.errors import DomainError
+from xinyidai.core.types import AuthedRequest
 from xinyidai.permissions import (
     ENTERPRISE_ROLES,
     Role,
@@ -39,12 +40,12 @@ def uscc_check_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def claim_create(request: HttpRequest) -> HttpResponse:
+def claim_create(request: AuthedRequest) -> HttpResponse:
     form = ClaimForm(request.POST or None, initial={"uscc": request.GET.get("uscc", "")})
     if request.method == "POST" and form.is_valid():
         try:
             claim = services.claim_submit(
-                user=request.user,  # type: ignore[arg-type]
+                user=request.user,
                 uscc_code=form.cleaned_data["uscc"],
                 name=form.cleaned_data["name"],
                 legal_rep_name=form.cleaned_data["legal_rep_name"],
@@ -58,9 +59,7 @@ def claim_create(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("认领成功，您已成为该企业的所有者。"))
                 return redirect("my_enterprise")
             if claim.status == "disputed":
-                messages.warning(
-                    request, _("该企业已有所有者，您的申请已作为争议提交信用办裁定。")
-                )
+                messages.warning(request, _("该企业已有所有者，您的申请已作为争议提交信用办裁定。"))
             else:
                 messages.success(request, _("认领申请已提交，等待信用办审核。"))
             return redirect("claim_list")
@@ -68,16 +67,16 @@ def claim_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def claim_list(request: HttpRequest) -> HttpResponse:
+def claim_list(request: AuthedRequest) -> HttpResponse:
     claims = selectors.claim_list(user=request.user).filter(user=request.user)
     return render(request, "enterprises/claim_list.html", {"claims": claims})
 
 
 @login_required
 @require_POST
-def claim_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+def claim_withdraw(request: AuthedRequest, pk: int) -> HttpResponse:
     try:
-        services.claim_withdraw(claim_id=pk, user=request.user)  # type: ignore[arg-type]
+        services.claim_withdraw(claim_id=pk, user=request.user)
         messages.success(request, _("认领申请已撤回。"))
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -85,7 +84,7 @@ def claim_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*ENTERPRISE_ROLES)
-def my_enterprise(request: HttpRequest) -> HttpResponse:
+def my_enterprise(request: AuthedRequest) -> HttpResponse:
     membership = enterprise_membership_of(request.user)
     assert membership is not None
     enterprise = membership.enterprise
@@ -97,7 +96,7 @@ def my_enterprise(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 services.enterprise_invitation_create(
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                     enterprise=enterprise,
                     email=form.cleaned_data["email"],
                     role=form.cleaned_data["role"],
@@ -128,9 +127,9 @@ def my_enterprise(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.ENTERPRISE_OWNER)
 @require_POST
-def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def member_remove(request: AuthedRequest, pk: int) -> HttpResponse:
     try:
-        services.enterprise_member_remove(actor=request.user, membership_id=pk)  # type: ignore[arg-type]
+        services.enterprise_member_remove(actor=request.user, membership_id=pk)
         messages.success(request, _("成员已移除。"))
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -138,10 +137,10 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+def invitation_accept(request: AuthedRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         try:
-            services.enterprise_invitation_accept(token=token, user=request.user)  # type: ignore[arg-type]
+            services.enterprise_invitation_accept(token=token, user=request.user)
         except DomainError as exc:
             messages.error(request, exc.message)
             return redirect("home")
@@ -151,7 +150,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @role_required(Role.CREDIT_OFFICE, Role.SUPERUSER)
-def registry(request: HttpRequest) -> HttpResponse:
+def registry(request: AuthedRequest) -> HttpResponse:
     form = RegistryFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     qs = selectors.enterprise_list(user=request.user, **{k: v for k, v in filters.items() if v})
@@ -160,7 +159,7 @@ def registry(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def enterprise_detail(request: HttpRequest, uscc_code: str) -> HttpResponse:
+def enterprise_detail(request: AuthedRequest, uscc_code: str) -> HttpResponse:
     enterprise = selectors.enterprise_get(user=request.user, uscc=uscc_code)
     if enterprise is None or not can_view_enterprise(request.user, enterprise):
         raise Http404
@@ -168,7 +167,7 @@ def enterprise_detail(request: HttpRequest, uscc_code: str) -> HttpResponse:
 
 
 @role_required(Role.CREDIT_OFFICE)
-def office_claims(request: HttpRequest) -> HttpResponse:
+def office_claims(request: AuthedRequest) -> HttpResponse:
     form = ClaimFilterForm(request.GET or {"status": "open"})
     status = form.cleaned_data["status"] if form.is_valid() else "open"
     page = Paginator(selectors.claim_list(user=request.user, status=status), PAGE_SIZE).get_page(
@@ -182,7 +181,7 @@ def office_claims(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Role.CREDIT_OFFICE)
-def office_claim_decide(request: HttpRequest, pk: int) -> HttpResponse:
+def office_claim_decide(request: AuthedRequest, pk: int) -> HttpResponse:
     claim = selectors.claim_list(user=request.user).filter(pk=pk).first()
     if claim is None:
         raise Http404
@@ -191,12 +190,16 @@ def office_claim_decide(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             if form.cleaned_data["decision"] == "approve":
                 services.claim_approve(
-                    claim_id=pk, actor=request.user, reason=form.cleaned_data["reason"]  # type: ignore[arg-type]
+                    claim_id=pk,
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
                 )
                 messages.success(request, _("已通过认领申请。"))
             else:
                 services.claim_reject(
-                    claim_id=pk, actor=request.user, reason=form.cleaned_data["reason"]  # type: ignore[arg-type]
+                    claim_id=pk,
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
                 )
                 messages.success(request, _("已驳回认领申请。"))
             return redirect("office_claims")

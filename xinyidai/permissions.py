@@ -24,7 +24,6 @@ from xinyidai.core.models import PlatformRole
 if TYPE_CHECKING:
     from banks.models import Bank, BankMembership
     from enterprises.models import Enterprise, EnterpriseClaim, EnterpriseMembership
-    from xinyidai.core.models import User
 
 
 class Role(StrEnum):
@@ -95,11 +94,9 @@ def forget_roles(user: Any) -> None:
     for attr in ("_xyd_roles", "_xyd_has_mfa"):
         if hasattr(user, attr):
             delattr(user, attr)
+    fields_cache = getattr(getattr(user, "_state", None), "fields_cache", {})
     for rel in ("enterprise_membership", "bank_membership"):
-        try:
-            user._state.fields_cache.pop(rel, None)
-        except AttributeError:
-            pass
+        fields_cache.pop(rel, None)
 
 
 def has_role(user: Any, *roles: Role) -> bool:

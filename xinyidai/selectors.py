@@ -83,7 +83,9 @@ def next_actions(user: Any) -> list[NextAction]:
                 reverse("office_claims"),
                 waiting,
             ),
-            NextAction(_("企业登记库"), _("按镇街、行业、状态查询企业。"), reverse("enterprise_registry")),
+            NextAction(
+                _("企业登记库"), _("按镇街、行业、状态查询企业。"), reverse("enterprise_registry")
+            ),
             NextAction(_("银行机构"), _("登记银行并邀请其管理员。"), reverse("bank_registry")),
         ]
     if Role.TRADING_CENTRE in roles:

@@ -26,4 +26,3 @@ class BankInputSerializer(serializers.Serializer):
     fi_code = serializers.CharField(max_length=32, label="金融机构编码")
     uscc = serializers.CharField(max_length=64, label="统一社会信用代码")
     admin_email = serializers.EmailField(required=False, allow_blank=True, default="")
-

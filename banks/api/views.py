@@ -12,9 +12,9 @@ from banks.api.serializers import (
     BankInputSerializer,
     BankSerializer,
 )
-from xinyidai.api.serializers import InvitationInputSerializer, InvitationSerializer
 from banks.models import Bank, Branch
-from xinyidai.api.utils import accept_url_base
+from xinyidai.api.serializers import InvitationInputSerializer, InvitationSerializer
+from xinyidai.api.utils import accept_url_base, acting_user
 from xinyidai.core.errors import DomainError, NotFound
 
 
@@ -29,7 +29,7 @@ class BankListCreateView(generics.ListAPIView[Bank]):
         data = BankInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         bank = services.bank_create(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=acting_user(request),
             name=data.validated_data["name"],
             fi_code=data.validated_data["fi_code"],
             uscc_code=data.validated_data["uscc"],
@@ -58,9 +58,11 @@ class BankInvitationView(APIView):
         if data.validated_data.get("branch"):
             branch = Branch.objects.filter(pk=data.validated_data["branch"], bank=bank).first()
             if branch is None:
-                raise DomainError("invalid_branch", _("网点不属于本行"), detail={"branch": ["invalid"]})
+                raise DomainError(
+                    "invalid_branch", _("网点不属于本行"), detail={"branch": ["invalid"]}
+                )
         invitation = services.bank_invitation_create(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=acting_user(request),
             bank=bank,
             email=data.validated_data["email"],
             role=data.validated_data["role"],
@@ -68,4 +70,3 @@ class BankInvitationView(APIView):
             accept_url_base=accept_url_base(request, "bank_invitation_accept"),
         )
         return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
-

@@ -14,7 +14,7 @@ class UsccProblemSerializer(serializers.Serializer):
 class UsccCheckSerializer(serializers.Serializer):
     valid = serializers.BooleanField()
     normalized = serializers.CharField(allow_null=True)
-    errors = UsccProblemSerializer(many=True)
+    errors = UsccProblemSerializer(many=True)  # type: ignore[assignment]
     warnings = UsccProblemSerializer(many=True)
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -18,9 +19,9 @@ from enterprises.api.serializers import (
     EnterpriseSerializer,
     UsccCheckSerializer,
 )
-from xinyidai.api.serializers import InvitationInputSerializer, InvitationSerializer
 from enterprises.models import Enterprise, EnterpriseClaim
-from xinyidai.api.utils import accept_url_base
+from xinyidai.api.serializers import InvitationInputSerializer, InvitationSerializer
+from xinyidai.api.utils import accept_url_base, acting_user
 from xinyidai.core.errors import NotFound
 from xinyidai.permissions import HasRole, Role
 
@@ -57,7 +58,7 @@ class EnterpriseListView(generics.ListAPIView[Enterprise]):
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Enterprise]:
         p = self.request.query_params
         return selectors.enterprise_list(
             user=self.request.user,
@@ -82,7 +83,7 @@ class ClaimListCreateView(generics.ListAPIView[EnterpriseClaim]):
 
     serializer_class = ClaimSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[EnterpriseClaim]:
         return selectors.claim_list(
             user=self.request.user, status=self.request.query_params.get("status", "")
         )
@@ -98,7 +99,7 @@ class ClaimListCreateView(generics.ListAPIView[EnterpriseClaim]):
         data = ClaimInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         claim = services.claim_submit(
-            user=request.user,  # type: ignore[arg-type]
+            user=acting_user(request),
             uscc_code=data.validated_data["uscc"],
             name=data.validated_data["name"],
             legal_rep_name=data.validated_data["legal_rep_name"],
@@ -115,18 +116,18 @@ class ClaimDecisionView(APIView):
         data = ClaimDecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         reason = data.validated_data["reason"]
-        user = request.user
+        user = acting_user(request)
         if self.action == "approve":
-            claim = services.claim_approve(claim_id=pk, actor=user, reason=reason)  # type: ignore[arg-type]
+            claim = services.claim_approve(claim_id=pk, actor=user, reason=reason)
         else:
-            claim = services.claim_reject(claim_id=pk, actor=user, reason=reason)  # type: ignore[arg-type]
+            claim = services.claim_reject(claim_id=pk, actor=user, reason=reason)
         return Response(ClaimSerializer(claim).data)
 
 
 class ClaimWithdrawView(APIView):
     @extend_schema(request=None, responses=ClaimSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        claim = services.claim_withdraw(claim_id=pk, user=request.user)  # type: ignore[arg-type]
+        claim = services.claim_withdraw(claim_id=pk, user=acting_user(request))
         return Response(ClaimSerializer(claim).data)
 
 
@@ -141,7 +142,7 @@ class EnterpriseInvitationView(APIView):
         data = InvitationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         invitation = services.enterprise_invitation_create(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=acting_user(request),
             enterprise=enterprise,
             email=data.validated_data["email"],
             role=data.validated_data["role"],

@@ -39,7 +39,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        body = {
+        body: dict[str, Any] = {
             "code": "invalid",
             "message": _("提交的数据有误：%(first)s") % {"first": _first_message(exc.detail)},
             "detail": exc.detail,

@@ -67,7 +67,9 @@ def _second_factor_ok(user: Any, code: str) -> bool:
     if not code:
         return False
     for authenticator in Authenticator.objects.filter(user=user):
-        if authenticator.type == Authenticator.Type.TOTP and TOTP(authenticator).validate_code(code):
+        if authenticator.type == Authenticator.Type.TOTP and TOTP(authenticator).validate_code(
+            code
+        ):
             return True
         if authenticator.type == Authenticator.Type.RECOVERY_CODES and RecoveryCodes(
             authenticator

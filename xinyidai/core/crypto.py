@@ -20,7 +20,9 @@ from django.db import models
 def _fernet(keys: str, secret_key: str) -> MultiFernet:
     if keys:
         return MultiFernet([Fernet(k.strip().encode()) for k in keys.split(",") if k.strip()])
-    derived = base64.urlsafe_b64encode(hashlib.sha256(("field-key:" + secret_key).encode()).digest())
+    derived = base64.urlsafe_b64encode(
+        hashlib.sha256(("field-key:" + secret_key).encode()).digest()
+    )
     return MultiFernet([Fernet(derived)])
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
@@ -13,10 +13,10 @@ from django.utils.translation import gettext as _
 from xinyidai.core.errors import Conflict, DomainError, NotFound
 from xinyidai.core.models import InvitationBase, User
 
-I = TypeVar("I", bound=InvitationBase)
+InvitationT = TypeVar("InvitationT", bound=InvitationBase)
 
 
-def default_expiry() -> timezone.datetime:
+def default_expiry() -> datetime:
     return timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS)
 
 
@@ -27,7 +27,7 @@ def normalise_email(email: str) -> str:
     return email
 
 
-def lock_open_invitation(queryset: QuerySet[I], *, token: str, user: User) -> I:
+def lock_open_invitation(queryset: QuerySet[InvitationT], *, token: str, user: User) -> InvitationT:
     """Lock the invitation behind `token` and check that `user` may accept it now."""
     invitation = queryset.select_for_update().filter(token=token).first()
     if invitation is None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -10,7 +12,7 @@ from xinyidai.core.tasks import send_email
 
 def queue_message(msg: EmailMessage) -> None:
     """Send an already built message once the current transaction commits."""
-    payload = {
+    payload: dict[str, Any] = {
         "subject": str(msg.subject),
         "body": str(msg.body),
         "to": list(msg.to),

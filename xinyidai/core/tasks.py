@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
 
 @shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_email(self, *, subject: str, body: str, to: list[str], html: str = "") -> int:  # type: ignore[no-untyped-def]
+def send_email(self: Task, *, subject: str, body: str, to: list[str], html: str = "") -> int:
     msg = EmailMultiAlternatives(
         subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=to
     )

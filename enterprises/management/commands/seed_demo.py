@@ -33,13 +33,31 @@ class DemoFirm:
 
 
 FIRMS = [
-    DemoFirm("东莞市信易示范科技有限公司", "陈志明", "songshanhu", "39", "small", 500, date(2016, 5, 18)),
-    DemoFirm("东莞市长安精密模具有限公司", "李卫东", "changan", "35", "small", 800, date(2009, 3, 2)),
-    DemoFirm("东莞市虎门服装辅料有限公司", "黄丽华", "humen", "18", "micro", 100, date(2018, 9, 27)),
+    DemoFirm(
+        "东莞市信易示范科技有限公司", "陈志明", "songshanhu", "39", "small", 500, date(2016, 5, 18)
+    ),
+    DemoFirm(
+        "东莞市长安精密模具有限公司", "李卫东", "changan", "35", "small", 800, date(2009, 3, 2)
+    ),
+    DemoFirm(
+        "东莞市虎门服装辅料有限公司", "黄丽华", "humen", "18", "micro", 100, date(2018, 9, 27)
+    ),
     DemoFirm("东莞市大朗毛织制品有限公司", "叶建国", "dalang", "17", "micro", 50, date(2020, 1, 6)),
-    DemoFirm("东莞市塘厦电子元件有限公司", "刘海波", "tangxia", "39", "medium", 3000, date(2006, 11, 15)),
-    DemoFirm("东莞市厚街家具制造有限公司", "王秀英", "houjie", "21", "small", 600, date(2011, 7, 20)),
-    DemoFirm("东莞市南城云数信息技术有限公司", "张晓峰", "nancheng", "65", "micro", 200, date(2021, 4, 12)),
+    DemoFirm(
+        "东莞市塘厦电子元件有限公司", "刘海波", "tangxia", "39", "medium", 3000, date(2006, 11, 15)
+    ),
+    DemoFirm(
+        "东莞市厚街家具制造有限公司", "王秀英", "houjie", "21", "small", 600, date(2011, 7, 20)
+    ),
+    DemoFirm(
+        "东莞市南城云数信息技术有限公司",
+        "张晓峰",
+        "nancheng",
+        "65",
+        "micro",
+        200,
+        date(2021, 4, 12),
+    ),
     DemoFirm("东莞市麻涌粮油贸易有限公司", "梁国强", "mayong", "51", "micro", 30, date(2015, 8, 3)),
 ]
 CLAIMABLE_INDEX = 1  # left without an owner so a new user can sign up and claim it

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import PASSWORD, UserFactory
+from xinyidai.core.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def _link(body: str) -> str:
+    match = re.search(r"https?://testserver(\S+)", body)
+    assert match, body
+    return match.group(1)
+
+
+def test_signup_needs_email_verification_then_logs_in(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    client = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("account_signup"),
+            {"email": "Founder@Example.com", "password1": PASSWORD, "password2": PASSWORD},
+        )
+    assert response.status_code == 302
+    user = User.objects.get(email="founder@example.com")
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].subject.startswith("[信易贷]")
+    # not verified yet: the account cannot sign in
+    assert client.get("/api/v1/me/").status_code == 403
+    confirm = _link(str(mail.outbox[0].body))
+    assert client.post(confirm).status_code == 302
+    assert client.get("/api/v1/me/").json()["email"] == user.email
+
+
+def test_signup_rejects_duplicate_email_with_chinese_message(plain_user: Any) -> None:
+    response = Client().post(
+        reverse("account_signup"),
+        {"email": plain_user.email, "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 200
+    assert "已" in response.content.decode()  # "已有一个用户使用此电子邮箱"-style message
+    assert User.objects.filter(email=plain_user.email).count() == 1
+
+
+def test_password_reset_sends_mail(
+    plain_user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post(reverse("account_reset_password"), {"email": plain_user.email})
+    assert response.status_code == 302
+    assert mail.outbox[-1].to == [plain_user.email]
+    assert "/accounts/password/reset/key/" in mail.outbox[-1].body
+
+
+def test_login_failures_are_rate_limited(plain_user: Any) -> None:
+    client = Client()
+    statuses = [
+        client.post(
+            reverse("account_login"), {"login": plain_user.email, "password": "wrong"}
+        ).status_code
+        for _ in range(7)
+    ]
+    assert statuses[:5] == [200] * 5
+    assert statuses[-1] == 429
+    # even the right password is refused while limited
+    assert (
+        client.post(
+            reverse("account_login"), {"login": plain_user.email, "password": PASSWORD}
+        ).status_code
+        == 429
+    )
+
+
+def test_pages_are_chinese_by_default_and_english_on_request(plain_user: Any) -> None:
+    client = Client()
+    zh = client.get(reverse("account_login")).content.decode()
+    assert 'lang="zh-hans"' in zh
+    assert "登录" in zh
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    en = client.get(reverse("account_login")).content.decode()
+    assert 'lang="en"' in en
+    assert "Sign In" in en
+
+
+def test_uscc_errors_translate_to_english() -> None:
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    body = client.get("/api/v1/uscc/check/?code=91441900ABCDEFGHIO").json()
+    assert body["valid"] is False
+    assert body["errors"][0]["code"] == "illegal_character"
+    assert re.search(r"[A-Za-z]{4,}", body["errors"][0]["message"])
+    assert not re.search(r"[\u4e00-\u9fff]", body["errors"][0]["message"])
+
+
+def test_superuser_command_creates_by_email(db: Any) -> None:
+    user = User.objects.create_superuser("Root@Example.com", "x" * 12)
+    assert (user.email, user.is_staff, user.is_superuser) == ("root@example.com", True, True)
+    assert UserFactory.create().get_short_name().startswith("用户")

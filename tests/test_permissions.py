@@ -1,0 +1,222 @@
+"""Every role against every page and endpoint that exists so far."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from enterprises.models import EnterpriseClaim
+
+pytestmark = pytest.mark.django_db
+
+ROLES = [
+    "anonymous",
+    "plain_user",
+    "enterprise_owner",
+    "enterprise_admin",
+    "enterprise_member",
+    "bank_admin",
+    "bank_officer",
+    "credit_office",
+    "trading_centre",
+    "superuser",
+]
+LOGIN = 302  # anonymous visitors are sent to the sign-in page
+
+
+def expect(default: int, anonymous: int = LOGIN, **per_role: int) -> dict[str, int]:
+    table = {role: default for role in ROLES}
+    table["anonymous"] = anonymous
+    table.update(per_role)
+    return table
+
+
+ENTERPRISE_ROLES = {"enterprise_owner": 200, "enterprise_admin": 200, "enterprise_member": 200}
+OFFICE = {"credit_office": 200, "superuser": 200}
+
+PAGES: dict[str, tuple[str, dict[str, int]]] = {
+    "home": ("/", expect(200, anonymous=200)),
+    "uscc_check": ("/enterprises/uscc/?code=91441900", expect(200, anonymous=200)),
+    "claim_form": ("/enterprises/claim/", expect(200)),
+    "claim_list": ("/enterprises/claims/", expect(200)),
+    "my_enterprise": ("/enterprises/mine/", expect(403, **ENTERPRISE_ROLES)),
+    "registry": ("/enterprises/registry/", expect(403, **OFFICE)),
+    "own_enterprise_detail": (
+        "/enterprises/registry/{uscc}/",
+        expect(404, **ENTERPRISE_ROLES, **OFFICE),
+    ),
+    "other_enterprise_detail": ("/enterprises/registry/{other_uscc}/", expect(404, **OFFICE)),
+    "office_claims": ("/enterprises/office/claims/", expect(403, credit_office=200)),
+    "office_claim_decide": ("/enterprises/office/claims/{claim}/", expect(403, credit_office=200)),
+    "my_bank": ("/banks/mine/", expect(403, bank_admin=200, bank_officer=200)),
+    "bank_registry": ("/banks/registry/", expect(403, **OFFICE)),
+    "admin": ("/admin/", expect(403, superuser=200)),
+    "api_docs": ("/api/v1/docs/", expect(200, anonymous=200)),
+    "api_schema": ("/api/v1/schema/", expect(200, anonymous=200)),
+}
+
+API_DENIED = 403  # DRF answers unauthenticated session clients with 403 and the error shape
+
+ENDPOINTS: dict[str, tuple[str, str, dict[str, Any] | None, dict[str, int]]] = {
+    "me": ("get", "/api/v1/me/", None, expect(200, anonymous=API_DENIED)),
+    "uscc_check": ("get", "/api/v1/uscc/check/?code=x", None, expect(200, anonymous=200)),
+    "enterprise_list": ("get", "/api/v1/enterprises/", None, expect(200, anonymous=API_DENIED)),
+    "own_enterprise": (
+        "get",
+        "/api/v1/enterprises/{uscc}/",
+        None,
+        expect(404, anonymous=API_DENIED, **ENTERPRISE_ROLES, **OFFICE),
+    ),
+    "other_enterprise": (
+        "get",
+        "/api/v1/enterprises/{other_uscc}/",
+        None,
+        expect(404, anonymous=API_DENIED, **OFFICE),
+    ),
+    "enterprise_invite": (
+        "post",
+        "/api/v1/enterprises/{uscc}/invitations/",
+        {"email": "new.member@example.com", "role": "member"},
+        expect(
+            404,
+            anonymous=API_DENIED,
+            enterprise_owner=201,
+            enterprise_admin=403,
+            enterprise_member=403,
+            credit_office=403,
+            superuser=403,
+        ),
+    ),
+    "claim_list": ("get", "/api/v1/claims/", None, expect(200, anonymous=API_DENIED)),
+    "claim_approve": (
+        "post",
+        "/api/v1/claims/{claim}/approve/",
+        {"reason": "ok"},
+        expect(403, credit_office=200),
+    ),
+    "claim_reject": (
+        "post",
+        "/api/v1/claims/{claim}/reject/",
+        {"reason": "资料不符"},
+        expect(403, credit_office=200),
+    ),
+    "claim_withdraw": (
+        "post",
+        "/api/v1/claims/{claim}/withdraw/",
+        None,
+        expect(404, anonymous=API_DENIED),
+    ),
+    "bank_list": ("get", "/api/v1/banks/", None, expect(200, anonymous=API_DENIED)),
+    "bank_detail": ("get", "/api/v1/banks/{bank}/", None, expect(200, anonymous=API_DENIED)),
+    "bank_create": (
+        "post",
+        "/api/v1/banks/",
+        {"name": "新银行", "fi_code": "C1234567890123", "uscc": "{new_bank_uscc}"},
+        expect(403, credit_office=201, superuser=201),
+    ),
+    "bank_invite": (
+        "post",
+        "/api/v1/banks/{bank}/invitations/",
+        {"email": "new.officer@example.com", "role": "officer"},
+        expect(403, anonymous=API_DENIED, bank_admin=201, credit_office=201, superuser=201),
+    ),
+}
+ENDPOINTS["claim_approve"][3]["anonymous"] = API_DENIED
+ENDPOINTS["claim_reject"][3]["anonymous"] = API_DENIED
+ENDPOINTS["bank_create"][3]["anonymous"] = API_DENIED
+
+
+@pytest.fixture
+def world(
+    enterprise: Any, other_enterprise: Any, bank: Any, branch: Any, request: Any
+) -> dict[str, Any]:
+    import random
+
+    from enterprises import uscc
+    from tests.factories import UserFactory
+
+    claimant = UserFactory.create(email="claimant@example.com")
+    claim = EnterpriseClaim.objects.create(
+        user=claimant,
+        enterprise=other_enterprise,
+        submitted_name=other_enterprise.name,
+        submitted_legal_rep_name=other_enterprise.legal_rep_name,
+    )
+    return {
+        "uscc": enterprise.uscc,
+        "other_uscc": other_enterprise.uscc,
+        "claim": claim.pk,
+        "bank": bank.pk,
+        "new_bank_uscc": uscc.generate(random.Random(5)),
+    }
+
+
+def client_for(role: str, request: Any, login: Any) -> Client:
+    if role == "anonymous":
+        return Client()
+    return login(request.getfixturevalue(role))
+
+
+def fill(template: str, world: dict[str, Any]) -> str:
+    return template.format(**world)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("page", list(PAGES))
+def test_page_access(page: str, role: str, world: dict[str, Any], request: Any, login: Any) -> None:
+    path, table = PAGES[page]
+    response = client_for(role, request, login).get(fill(path, world))
+    assert response.status_code == table[role], (page, role, response.status_code)
+    if table[role] == LOGIN and role == "anonymous":
+        assert response["Location"].startswith(reverse("account_login"))
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+def test_endpoint_access(
+    endpoint: str, role: str, world: dict[str, Any], request: Any, login: Any
+) -> None:
+    method, path, data, table = ENDPOINTS[endpoint]
+    client = client_for(role, request, login)
+    body = {k: fill(v, world) if isinstance(v, str) else v for k, v in (data or {}).items()}
+    response = (
+        getattr(client, method)(fill(path, world), body, content_type="application/json")
+        if (method == "post")
+        else client.get(fill(path, world))
+    )
+    assert response.status_code == table[role], (endpoint, role, response.content[:300])
+    if response.status_code >= 400:
+        assert set(response.json()) == {"code", "message", "detail"}
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("anonymous", None),
+        ("plain_user", set()),
+        ("enterprise_owner", {"own"}),
+        ("enterprise_member", {"own"}),
+        ("bank_officer", set()),
+        ("bank_admin", set()),
+        ("trading_centre", set()),
+        ("credit_office", {"own", "other"}),
+    ],
+)
+def test_enterprise_list_starts_from_tenant(
+    role: str, expected: set[str] | None, world: dict[str, Any], request: Any, login: Any
+) -> None:
+    response = client_for(role, request, login).get("/api/v1/enterprises/")
+    if expected is None:
+        assert response.status_code == 403
+        return
+    names = {world["uscc"]: "own", world["other_uscc"]: "other"}
+    assert {names[e["uscc"]] for e in response.json()["results"]} == expected
+
+
+def test_claim_list_shows_only_own_claims(
+    world: dict[str, Any], plain_user: Any, login: Any
+) -> None:
+    assert login(plain_user).get("/api/v1/claims/").json()["results"] == []
