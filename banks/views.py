@@ -3,13 +3,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from banks import services
 from banks.forms import BankForm, BankInviteForm, BranchForm
-from banks.models import Bank
+from banks.models import Bank, BankInvitation
 from xinyidai.api.utils import accept_url_base
 from xinyidai.core.errors import DomainError
 from xinyidai.core.types import AuthedRequest
@@ -91,7 +91,14 @@ def invitation_accept(request: AuthedRequest, token: str) -> HttpResponse:
             return redirect("home")
         messages.success(request, _("您已加入银行。银行人员须启用双因素认证。"))
         return redirect("my_bank")
-    return render(request, "partials/invitation_accept.html", {"token": token})
+    invitation = BankInvitation.objects.select_related("bank").filter(token=token).first()
+    if invitation is None:
+        raise Http404
+    return render(
+        request,
+        "partials/invitation_accept.html",
+        {"invitation": invitation, "organisation": invitation.bank.name},
+    )
 
 
 @role_required(Role.CREDIT_OFFICE, Role.SUPERUSER)

@@ -225,7 +225,7 @@ def claim_submit(*, user: User, uscc_code: str, name: str, legal_rep_name: str) 
             raise DomainError(
                 "claim_mismatch",
                 _("%(fields)s与登记信息不一致，请核对营业执照后重试")
-                % {"fields": "、".join(str(labels[f]) for f in mismatched)},
+                % {"fields": _("、").join(str(labels[f]) for f in mismatched)},
                 detail={"fields": mismatched},
             )
         if enterprise.status != EnterpriseStatus.ACTIVE:

@@ -214,7 +214,7 @@ def check(raw: str | None) -> USCCResult:
             params = {
                 "char": kind,
                 "department": _(DEPARTMENT_LABELS[department]),
-                "allowed": "、".join(allowed),
+                "allowed": _("、").join(allowed),
             }
             if len(allowed) == 1:
                 message = _(

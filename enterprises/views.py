@@ -16,7 +16,7 @@ from enterprises.forms import (
     EnterpriseInviteForm,
     RegistryFilterForm,
 )
-from enterprises.models import EnterpriseClaim
+from enterprises.models import EnterpriseClaim, EnterpriseInvitation
 from xinyidai.api.utils import accept_url_base
 from xinyidai.core.errors import DomainError
 from xinyidai.core.types import AuthedRequest
@@ -146,7 +146,16 @@ def invitation_accept(request: AuthedRequest, token: str) -> HttpResponse:
             return redirect("home")
         messages.success(request, _("您已加入企业。"))
         return redirect("my_enterprise")
-    return render(request, "partials/invitation_accept.html", {"token": token})
+    invitation = (
+        EnterpriseInvitation.objects.select_related("enterprise").filter(token=token).first()
+    )
+    if invitation is None:
+        raise Http404
+    return render(
+        request,
+        "partials/invitation_accept.html",
+        {"invitation": invitation, "organisation": invitation.enterprise.name},
+    )
 
 
 @role_required(Role.CREDIT_OFFICE, Role.SUPERUSER)
@@ -168,7 +177,7 @@ def enterprise_detail(request: AuthedRequest, uscc_code: str) -> HttpResponse:
 
 @role_required(Role.CREDIT_OFFICE)
 def office_claims(request: AuthedRequest) -> HttpResponse:
-    form = ClaimFilterForm(request.GET or {"status": "open"})
+    form = ClaimFilterForm({"status": request.GET.get("status", "open")})
     status = form.cleaned_data["status"] if form.is_valid() else "open"
     page = Paginator(selectors.claim_list(user=request.user, status=status), PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -205,7 +214,11 @@ def office_claim_decide(request: AuthedRequest, pk: int) -> HttpResponse:
             return redirect("office_claims")
         except DomainError as exc:
             form.add_error(None, exc.message)
-    history = EnterpriseClaim.objects.filter(enterprise=claim.enterprise).exclude(pk=pk)
+    history = (
+        EnterpriseClaim.objects.filter(enterprise=claim.enterprise)
+        .exclude(pk=pk)
+        .select_related("user", "decided_by")
+    )
     return render(
         request,
         "enterprises/claim_review.html",

@@ -48,21 +48,28 @@ def test_other_roles_are_not_forced(role: str, request: Any, login: Any) -> None
 
 
 def test_setup_page_itself_is_reachable(bank_officer: Any, login: Any) -> None:
-    response = login(bank_officer, mfa=False).get(reverse("mfa_activate_totp"))
+    client = login(bank_officer, mfa=False)
+    response = client.get(reverse("mfa_activate_totp"), follow=True)
+    # allauth first asks for the password again, on a page the middleware lets through
     assert response.status_code == 200
+    assert response.redirect_chain[-1][0].startswith(reverse("account_reauthenticate"))
 
 
 def test_officer_sets_up_totp_through_the_page_then_reaches_the_bank(
     bank_officer: Any, login: Any
 ) -> None:
     client = login(bank_officer, mfa=False)
+    assert client.get("/banks/mine/").status_code == 302
+    reauth = client.post(
+        reverse("account_reauthenticate") + "?next=" + reverse("mfa_activate_totp"),
+        {"password": PASSWORD},
+    )
+    assert reauth.status_code == 302
     page = client.get(reverse("mfa_activate_totp"))
+    assert page.status_code == 200
     secret = page.context["form"].secret
-    # allauth asks for the password again before a security change
-    response = client.post(reverse("mfa_activate_totp"), {"code": current_code(secret)})
-    if response.status_code == 302 and "reauthenticate" in response["Location"]:
-        client.post(response["Location"], {"password": PASSWORD})
-        response = client.post(reverse("mfa_activate_totp"), {"code": current_code(secret)})
+    done = client.post(reverse("mfa_activate_totp"), {"code": current_code(secret)})
+    assert done.status_code == 302
     assert Authenticator.objects.filter(user=bank_officer, type="totp").exists()
     assert client.get("/banks/mine/").status_code == 200
 
@@ -90,9 +97,9 @@ def test_demo_switch_turns_enforcement_off_and_shows_banner(
 ) -> None:
     settings.MFA_ENFORCED = False
     client = login(bank_officer, mfa=False)
-    for path in ("/", "/banks/mine/", reverse("account_login")):
+    for path in ("/", "/banks/mine/", reverse("account_change_password"), "/no-such-page/"):
         response = client.get(path)
-        assert response.status_code == 200, path
+        assert response.status_code == (404 if path == "/no-such-page/" else 200), path
         assert 'id="mfa-off-banner"' in response.content.decode(), path
 
 

@@ -204,7 +204,8 @@ EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 if _email.get("EMAIL_FILE_PATH"):
-    EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
+    # django-environ drops the leading slash of filemail:///abs/path; the path is absolute.
+    EMAIL_FILE_PATH = "/" + _email["EMAIL_FILE_PATH"].lstrip("/")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="信易贷 <noreply@xinyidai.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -25,4 +25,4 @@ class BankInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, label="机构名称")
     fi_code = serializers.CharField(max_length=32, label="金融机构编码")
     uscc = serializers.CharField(max_length=64, label="统一社会信用代码")
-    admin_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    admin_email = serializers.EmailField(required=False, allow_blank=True)

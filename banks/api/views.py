@@ -33,7 +33,7 @@ class BankListCreateView(generics.ListAPIView[Bank]):
             name=data.validated_data["name"],
             fi_code=data.validated_data["fi_code"],
             uscc_code=data.validated_data["uscc"],
-            admin_email=data.validated_data["admin_email"],
+            admin_email=data.validated_data.get("admin_email", ""),
             accept_url_base=accept_url_base(request, "bank_invitation_accept"),
         )
         return Response(BankSerializer(bank).data, status=status.HTTP_201_CREATED)
