@@ -7,19 +7,25 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from enterprises import reference
+from enterprises.models import USCC_SHAPE, validate_uscc
 from xinyidai.core.models import InvitationBase
 
 
 class Bank(models.Model):
     name = models.CharField(_("机构名称"), max_length=200, unique=True)
     fi_code = models.CharField(_("金融机构编码"), max_length=14, unique=True)
-    uscc = models.CharField(_("统一社会信用代码"), max_length=18, unique=True)
+    uscc = models.CharField(
+        _("统一社会信用代码"), max_length=18, unique=True, validators=[validate_uscc]
+    )
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
 
     class Meta:
         verbose_name = _("银行")
         verbose_name_plural = _("银行")
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(uscc__regex=USCC_SHAPE), name="bank_uscc_shape")
+        ]
 
     def __str__(self) -> str:
         return self.name

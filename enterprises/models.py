@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -32,8 +33,22 @@ INDUSTRY_DIVISION_CHOICES = [
 ]
 
 
+def validate_uscc(value: str) -> None:
+    result = uscc.check(value)
+    if not result.valid or result.normalized != value:
+        raise ValidationError(
+            [p.message for p in result.errors] or [_("统一社会信用代码须为规范写法")]
+        )
+
+
+# Length and character set are also enforced by the database; the check character by the app.
+USCC_SHAPE = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
+
+
 class Enterprise(models.Model):
-    uscc = models.CharField(_("统一社会信用代码"), max_length=18, unique=True)
+    uscc = models.CharField(
+        _("统一社会信用代码"), max_length=18, unique=True, validators=[validate_uscc]
+    )
     name = models.CharField(_("企业名称"), max_length=200, db_index=True)
     region_code = models.CharField(_("行政区划代码"), max_length=6, default="441900")
     town = models.CharField(
@@ -74,6 +89,9 @@ class Enterprise(models.Model):
             models.CheckConstraint(
                 condition=Q(registered_capital__isnull=True) | Q(registered_capital__gte=0),
                 name="enterprise_capital_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(uscc__regex=USCC_SHAPE), name="enterprise_uscc_shape"
             ),
         ]
 

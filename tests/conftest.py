@@ -24,6 +24,12 @@ from xinyidai.core.models import PlatformRole, User
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # PBKDF2 is slow on purpose, for attackers; the suite signs in thousands of times.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _eager_tasks_and_clean_cache() -> Iterator[None]:
     """Unit tests run Celery tasks in-process with errors propagated; the worker integration
     test switches this off for itself."""

@@ -100,3 +100,19 @@ def test_enterprise_detail_masks_resident_id(
     )
     assert enterprise.legal_rep_id not in str(body)
     assert body["entity_type"] == "市场监管 / 企业"
+
+
+def test_error_pages_are_chinese(login: Any, plain_user: Any) -> None:
+    from django.test import RequestFactory
+
+    from xinyidai.views import server_error
+
+    not_found = login(plain_user).get("/no-such-page/")
+    assert not_found.status_code == 404
+    assert "页面不存在" in not_found.content.decode()
+    forbidden = login(plain_user).get("/enterprises/registry/")
+    assert forbidden.status_code == 403
+    assert "无权访问" in forbidden.content.decode()
+    crashed = server_error(RequestFactory().get("/"))
+    assert crashed.status_code == 500
+    assert "服务器出错了" in crashed.content.decode()

@@ -64,3 +64,15 @@ def test_log_filter_rewrites_record_with_args() -> None:
     )
     assert RedactSensitive().filter(record)
     assert record.getMessage() == "id 441***********123X phone 138****5678"
+
+
+@pytest.mark.django_db
+def test_database_refuses_a_malformed_uscc(enterprise: Any) -> None:
+    from django.db import IntegrityError, transaction
+
+    from enterprises.models import Enterprise
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Enterprise.objects.filter(pk=enterprise.pk).update(uscc="91441900MA4W0RDNOK")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Enterprise.objects.create(uscc="9144190", name="短代码")

@@ -181,6 +181,9 @@ def test_bank_invite_page_flow(
         )
     assert response.status_code == 302
     assert mail.outbox[-1].to == ["o2@bank.cn"]
+    pending = client.get("/banks/mine/").content.decode()
+    assert "o2@bank.cn" in pending
+    assert "待接受的邀请" in pending
     token = BankInvitation.objects.get(email="o2@bank.cn").token
     invitee = UserFactory.create(email="o2@bank.cn")
     accept = login(invitee, mfa=False)

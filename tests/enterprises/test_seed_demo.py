@@ -48,6 +48,9 @@ def test_seed_demo_is_idempotent_and_prints_logins() -> None:
     assert first[1:] == (6, 1, 1, 2)
     assert len(first[0]) == 8
     assert all(uscc.is_valid(code) and code[2:8] == "441900" for code in first[0])
+    for enterprise in Enterprise.objects.all():
+        enterprise.full_clean()  # towns, industries and scales are valid choices
+        assert enterprise.get_town_display() != enterprise.town
     printed = out.getvalue()
     assert DEMO_PASSWORD in printed
     for email in DEMO_EMAILS:

@@ -29,7 +29,7 @@ def normalise_email(email: str) -> str:
 
 def lock_open_invitation(queryset: QuerySet[InvitationT], *, token: str, user: User) -> InvitationT:
     """Lock the invitation behind `token` and check that `user` may accept it now."""
-    invitation = queryset.select_for_update().filter(token=token).first()
+    invitation = queryset.select_for_update(of=("self",)).filter(token=token).first()
     if invitation is None:
         raise NotFound("invitation_not_found", _("邀请链接无效"))
     if invitation.accepted_at is not None:

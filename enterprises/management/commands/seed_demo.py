@@ -34,21 +34,15 @@ class DemoFirm:
 
 FIRMS = [
     DemoFirm(
-        "东莞市信易示范科技有限公司", "陈志明", "songshanhu", "39", "small", 500, date(2016, 5, 18)
+        "东莞市信易示范科技有限公司", "陈志明", "松山湖", "39", "small", 500, date(2016, 5, 18)
     ),
+    DemoFirm("东莞市长安精密模具有限公司", "李卫东", "长安", "35", "small", 800, date(2009, 3, 2)),
+    DemoFirm("东莞市虎门服装辅料有限公司", "黄丽华", "虎门", "18", "micro", 100, date(2018, 9, 27)),
+    DemoFirm("东莞市大朗毛织制品有限公司", "叶建国", "大朗", "17", "micro", 50, date(2020, 1, 6)),
     DemoFirm(
-        "东莞市长安精密模具有限公司", "李卫东", "changan", "35", "small", 800, date(2009, 3, 2)
+        "东莞市塘厦电子元件有限公司", "刘海波", "塘厦", "39", "medium", 3000, date(2006, 11, 15)
     ),
-    DemoFirm(
-        "东莞市虎门服装辅料有限公司", "黄丽华", "humen", "18", "micro", 100, date(2018, 9, 27)
-    ),
-    DemoFirm("东莞市大朗毛织制品有限公司", "叶建国", "dalang", "17", "micro", 50, date(2020, 1, 6)),
-    DemoFirm(
-        "东莞市塘厦电子元件有限公司", "刘海波", "tangxia", "39", "medium", 3000, date(2006, 11, 15)
-    ),
-    DemoFirm(
-        "东莞市厚街家具制造有限公司", "王秀英", "houjie", "21", "small", 600, date(2011, 7, 20)
-    ),
+    DemoFirm("东莞市厚街家具制造有限公司", "王秀英", "厚街", "21", "small", 600, date(2011, 7, 20)),
     DemoFirm(
         "东莞市南城云数信息技术有限公司",
         "张晓峰",
@@ -58,7 +52,7 @@ FIRMS = [
         200,
         date(2021, 4, 12),
     ),
-    DemoFirm("东莞市麻涌粮油贸易有限公司", "梁国强", "mayong", "51", "micro", 30, date(2015, 8, 3)),
+    DemoFirm("东莞市麻涌粮油贸易有限公司", "梁国强", "麻涌", "51", "micro", 30, date(2015, 8, 3)),
 ]
 CLAIMABLE_INDEX = 1  # left without an owner so a new user can sign up and claim it
 
@@ -113,7 +107,7 @@ class Command(BaseCommand):
                 defaults={
                     "uscc": code,
                     "region_code": code[2:8],
-                    "town": firm.town,
+                    "town": reference.town_by_name(firm.town),
                     "industry_section": reference.section_of_division(firm.division),
                     "industry_division": firm.division,
                     "scale": firm.scale,
@@ -136,7 +130,7 @@ class Command(BaseCommand):
         branch, _ = Branch.objects.update_or_create(
             bank=bank,
             name="松山湖科技支行",
-            defaults={"town": "songshanhu", "address": "东莞市松山湖大学路1号"},
+            defaults={"town": reference.town_by_name("松山湖"), "address": "东莞市松山湖大学路1号"},
         )
         return bank, branch
 
