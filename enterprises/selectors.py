@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -34,3 +35,38 @@ def claim_list(*, user: Any, status: str = "") -> QuerySet[EnterpriseClaim]:
     elif status:
         qs = qs.filter(status=status)
     return qs.order_by("-created_at", "-id")
+
+
+# Column names are a contract for the credit office's spreadsheets: add, never rename.
+REGISTRY_CSV_HEADER = [
+    "uscc",
+    "name",
+    "town",
+    "industry_section",
+    "industry_division",
+    "scale",
+    "registered_capital",
+    "established_date",
+    "status",
+    "legal_rep_name",
+    "legal_rep_id_masked",
+    "address",
+]
+
+
+def enterprise_csv_rows(qs: QuerySet[Enterprise]) -> Iterator[list[Any]]:
+    for e in qs.iterator(chunk_size=2000):
+        yield [
+            e.uscc,
+            e.name,
+            e.get_town_display(),
+            e.industry_section,
+            e.industry_division,
+            e.get_scale_display(),
+            e.registered_capital,
+            e.established_date,
+            e.get_status_display(),
+            e.legal_rep_name,
+            e.legal_rep_id_masked,
+            e.address,
+        ]

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -18,6 +19,7 @@ from enterprises.forms import (
 )
 from enterprises.models import EnterpriseClaim, EnterpriseInvitation
 from xinyidai.api.utils import accept_url_base
+from xinyidai.core.csvexport import csv_response
 from xinyidai.core.errors import DomainError
 from xinyidai.core.types import AuthedRequest
 from xinyidai.permissions import (
@@ -163,6 +165,12 @@ def registry(request: AuthedRequest) -> HttpResponse:
     form = RegistryFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     qs = selectors.enterprise_list(user=request.user, **{k: v for k, v in filters.items() if v})
+    if request.GET.get("export") == "csv":
+        return csv_response(
+            f"enterprises-{timezone.localdate():%Y%m%d}.csv",
+            selectors.REGISTRY_CSV_HEADER,
+            selectors.enterprise_csv_rows(qs),
+        )
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "enterprises/enterprise_list.html", {"form": form, "page": page})
 

@@ -116,3 +116,25 @@ def test_error_pages_are_chinese(login: Any, plain_user: Any) -> None:
     crashed = server_error(RequestFactory().get("/"))
     assert crashed.status_code == 500
     assert "服务器出错了" in crashed.content.decode()
+
+
+def test_registry_csv_export_keeps_filters_and_masks(
+    credit_office: Any, enterprise: Any, other_enterprise: Any, login: Any
+) -> None:
+    import csv
+    import io
+
+    enterprise.address = "=cmd|' /C calc'!A0"
+    enterprise.save()
+    response = login(credit_office).get(
+        "/enterprises/registry/", {"q": enterprise.uscc[:18], "export": "csv"}
+    )
+    assert response["Content-Type"].startswith("text/csv")
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    assert [r["uscc"] for r in rows] == [enterprise.uscc]
+    assert rows[0]["legal_rep_id_masked"] == enterprise.legal_rep_id_masked
+    assert enterprise.legal_rep_id not in text
+    assert rows[0]["address"] == "'=cmd|' /C calc'!A0"
+    assert rows[0]["town"] == "长安镇"
