@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -161,7 +162,7 @@ def invitation_accept(request: AuthedRequest, token: str) -> HttpResponse:
 
 
 @role_required(Role.CREDIT_OFFICE, Role.SUPERUSER)
-def registry(request: AuthedRequest) -> HttpResponse:
+def registry(request: AuthedRequest) -> HttpResponseBase:
     form = RegistryFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     qs = selectors.enterprise_list(user=request.user, **{k: v for k, v in filters.items() if v})

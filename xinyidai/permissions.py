@@ -15,7 +15,8 @@ from django.contrib.auth.mixins import AccessMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
@@ -208,7 +209,7 @@ def banks_managed_by(user: Any) -> QuerySet[Bank]:
 # ---------------------------------------------------------------------------------------------
 # Declaring what a page or endpoint needs
 # ---------------------------------------------------------------------------------------------
-F = TypeVar("F", bound=Callable[..., HttpResponse])
+F = TypeVar("F", bound=Callable[..., HttpResponseBase])
 
 
 def role_required(*roles: Role) -> Callable[[F], F]:
@@ -216,7 +217,7 @@ def role_required(*roles: Role) -> Callable[[F], F]:
 
     def decorator(view: F) -> F:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if roles and not has_role(request.user, *roles):
