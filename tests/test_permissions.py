@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from enterprises.models import EnterpriseClaim
 
@@ -55,8 +57,26 @@ PAGES: dict[str, tuple[str, dict[str, int]]] = {
     "bank_registry": ("/banks/registry/", expect(403, **OFFICE)),
     # the admin sends everyone else to its sign-in, which refuses signed-in non-staff (below)
     "admin": ("/admin/", expect(302, superuser=200)),
+    "enterprise_invitation": ("/enterprises/invitations/{ent_token}/", expect(200)),
+    "bank_invitation": ("/banks/invitations/{bank_token}/", expect(200)),
+    "unknown_invitation": ("/banks/invitations/nope/", expect(404)),
     "api_docs": ("/api/v1/docs/", expect(200, anonymous=200)),
     "api_schema": ("/api/v1/schema/", expect(200, anonymous=200)),
+}
+
+# State-changing page actions (POST): who may do them, and that nobody else changed anything.
+POST_PAGES: dict[str, tuple[str, dict[str, int]]] = {
+    # the owner is redirected back to the member list; everyone else is refused
+    "member_remove": (
+        "/enterprises/mine/members/{member}/remove/",
+        expect(403, enterprise_owner=302),
+    ),
+    # someone else's claim: the page answers with a message, the claim stays open
+    "claim_withdraw": ("/enterprises/claims/{claim}/withdraw/", expect(302)),
+    "claim_decide": (
+        "/enterprises/office/claims/{claim}/",
+        expect(403, credit_office=302),
+    ),
 }
 
 API_DENIED = 403  # DRF answers unauthenticated session clients with 403 and the error shape
@@ -139,7 +159,26 @@ def world(
     from enterprises import uscc
     from tests.factories import UserFactory
 
+    from banks.models import BankInvitation
+    from enterprises.models import EnterpriseInvitation
+    from tests.factories import make_enterprise_member
+
     claimant = UserFactory.create(email="claimant@example.com")
+    member = make_enterprise_member(
+        UserFactory.create(email="m2@example.com"), enterprise, "member"
+    )
+    inviter = UserFactory.create(email="inviter@example.com")
+    expires = timezone.now() + timedelta(days=1)
+    ent_invitation = EnterpriseInvitation.objects.create(
+        enterprise=enterprise,
+        email="x@example.com",
+        role="member",
+        invited_by=inviter,
+        expires_at=expires,
+    )
+    bank_invitation = BankInvitation.objects.create(
+        bank=bank, email="y@example.com", role="officer", invited_by=inviter, expires_at=expires
+    )
     claim = EnterpriseClaim.objects.create(
         user=claimant,
         enterprise=other_enterprise,
@@ -151,6 +190,9 @@ def world(
         "other_uscc": other_enterprise.uscc,
         "claim": claim.pk,
         "bank": bank.pk,
+        "member": member.pk,
+        "ent_token": ent_invitation.token,
+        "bank_token": bank_invitation.token,
         "new_bank_uscc": uscc.generate(random.Random(5)),
     }
 
@@ -174,6 +216,27 @@ def test_page_access(page: str, role: str, world: dict[str, Any], request: Any, 
     if table[role] == LOGIN and role == "anonymous":
         final = client_for(role, request, login).get(fill(path, world), follow=True)
         assert final.request["PATH_INFO"] == reverse("account_login")
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", list(POST_PAGES))
+def test_page_action_access(
+    action: str, role: str, world: dict[str, Any], request: Any, login: Any
+) -> None:
+    from enterprises.models import EnterpriseMembership
+
+    path, table = POST_PAGES[action]
+    data = {"decision": "approve", "reason": "ok"}
+    response = client_for(role, request, login).post(fill(path, world), data)
+    assert response.status_code == table[role], (action, role, response.status_code)
+    claim = EnterpriseClaim.objects.get(pk=world["claim"])
+    member_exists = EnterpriseMembership.objects.filter(pk=world["member"]).exists()
+    if action == "claim_withdraw":
+        assert claim.status == "pending"
+    if action == "claim_decide":
+        assert claim.status == ("approved" if role == "credit_office" else "pending")
+    if action == "member_remove":
+        assert member_exists is (role != "enterprise_owner")
 
 
 @pytest.mark.parametrize("role", ROLES)
