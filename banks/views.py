@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -13,6 +13,7 @@ from banks.models import Bank, BankInvitation
 from xinyidai.api.utils import accept_url_base
 from xinyidai.core.errors import DomainError
 from xinyidai.core.types import AuthedRequest
+from xinyidai.core.views import invitation_accept_page
 from xinyidai.permissions import (
     BANK_ROLES,
     Role,
@@ -83,21 +84,14 @@ def my_bank(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def invitation_accept(request: AuthedRequest, token: str) -> HttpResponse:
-    if request.method == "POST":
-        try:
-            services.bank_invitation_accept(token=token, user=request.user)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-            return redirect("home")
-        messages.success(request, _("您已加入银行。银行人员须启用双因素认证。"))
-        return redirect("my_bank")
-    invitation = BankInvitation.objects.select_related("bank").filter(token=token).first()
-    if invitation is None:
-        raise Http404
-    return render(
+    return invitation_accept_page(
         request,
-        "partials/invitation_accept.html",
-        {"invitation": invitation, "organisation": invitation.bank.name},
+        token,
+        invitations=BankInvitation.objects.select_related("bank"),
+        organisation=lambda invitation: invitation.bank.name,
+        accept=services.bank_invitation_accept,
+        success_message=_("您已加入银行。银行人员须启用双因素认证。"),
+        success_url="my_bank",
     )
 
 

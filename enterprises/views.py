@@ -23,6 +23,7 @@ from xinyidai.api.utils import accept_url_base
 from xinyidai.core.csvexport import csv_response
 from xinyidai.core.errors import DomainError
 from xinyidai.core.types import AuthedRequest
+from xinyidai.core.views import invitation_accept_page
 from xinyidai.permissions import (
     ENTERPRISE_ROLES,
     Role,
@@ -141,23 +142,14 @@ def member_remove(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @login_required
 def invitation_accept(request: AuthedRequest, token: str) -> HttpResponse:
-    if request.method == "POST":
-        try:
-            services.enterprise_invitation_accept(token=token, user=request.user)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-            return redirect("home")
-        messages.success(request, _("您已加入企业。"))
-        return redirect("my_enterprise")
-    invitation = (
-        EnterpriseInvitation.objects.select_related("enterprise").filter(token=token).first()
-    )
-    if invitation is None:
-        raise Http404
-    return render(
+    return invitation_accept_page(
         request,
-        "partials/invitation_accept.html",
-        {"invitation": invitation, "organisation": invitation.enterprise.name},
+        token,
+        invitations=EnterpriseInvitation.objects.select_related("enterprise"),
+        organisation=lambda invitation: invitation.enterprise.name,
+        accept=services.enterprise_invitation_accept,
+        success_message=_("您已加入企业。"),
+        success_url="my_enterprise",
     )
 
 

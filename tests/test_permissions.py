@@ -156,12 +156,10 @@ def world(
 ) -> dict[str, Any]:
     import random
 
-    from enterprises import uscc
-    from tests.factories import UserFactory
-
     from banks.models import BankInvitation
+    from enterprises import uscc
     from enterprises.models import EnterpriseInvitation
-    from tests.factories import make_enterprise_member
+    from tests.factories import UserFactory, make_enterprise_member
 
     claimant = UserFactory.create(email="claimant@example.com")
     member = make_enterprise_member(

@@ -26,25 +26,22 @@ DEMO_EMAILS = {
 }
 
 
+def _snapshot() -> tuple[list[str], int, int, int, int]:
+    return (
+        sorted(Enterprise.objects.values_list("uscc", flat=True)),
+        User.objects.count(),
+        Bank.objects.count(),
+        EnterpriseMembership.objects.count(),
+        BankMembership.objects.count(),
+    )
+
+
 def test_seed_demo_is_idempotent_and_prints_logins() -> None:
     out = StringIO()
     call_command("seed_demo", stdout=out)
-    first = (
-        sorted(Enterprise.objects.values_list("uscc", flat=True)),
-        User.objects.count(),
-        Bank.objects.count(),
-        EnterpriseMembership.objects.count(),
-        BankMembership.objects.count(),
-    )
+    first = _snapshot()
     call_command("seed_demo", stdout=StringIO())
-    second = (
-        sorted(Enterprise.objects.values_list("uscc", flat=True)),
-        User.objects.count(),
-        Bank.objects.count(),
-        EnterpriseMembership.objects.count(),
-        BankMembership.objects.count(),
-    )
-    assert first == second
+    assert _snapshot() == first
     assert first[1:] == (6, 1, 1, 2)
     assert len(first[0]) == 8
     assert all(uscc.is_valid(code) and code[2:8] == "441900" for code in first[0])
