@@ -232,3 +232,223 @@ class EnterpriseInvitation(InvitationBase):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.enterprise.name}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Natural persons and shareholdings (the investment graph is built on these)
+# ---------------------------------------------------------------------------------------------
+class Person(models.Model):
+    """A natural person known by a salted hash of the resident ID; the number itself is never
+    stored (only its masked form for display)."""
+
+    id_hash = models.CharField(_("身份证号摘要"), max_length=64, unique=True)
+    id_masked = models.CharField(_("身份证号（脱敏）"), max_length=18)
+    name = models.CharField(_("姓名"), max_length=100)
+
+    class Meta:
+        verbose_name = _("自然人")
+        verbose_name_plural = _("自然人")
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.id_masked}）"
+
+
+class Shareholding(models.Model):
+    holder_enterprise = models.ForeignKey(
+        Enterprise,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="holdings",
+        verbose_name=_("出资企业"),
+    )
+    holder_person = models.ForeignKey(
+        Person,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="holdings",
+        verbose_name=_("出资自然人"),
+    )
+    target = models.ForeignKey(
+        Enterprise,
+        on_delete=models.CASCADE,
+        related_name="shareholders",
+        verbose_name=_("被投资企业"),
+    )
+    share_percent = models.DecimalField(_("持股比例（%）"), max_digits=7, decimal_places=4)
+    subscribed_capital = models.DecimalField(
+        _("认缴出资额（元）"), max_digits=18, decimal_places=2, null=True, blank=True
+    )
+    as_of = models.DateField(_("数据日期"), null=True, blank=True)
+    source = models.CharField(_("来源"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("股东出资")
+        verbose_name_plural = _("股东出资")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(holder_enterprise__isnull=False) & Q(holder_person__isnull=True))
+                | (Q(holder_enterprise__isnull=True) & Q(holder_person__isnull=False)),
+                name="shareholding_one_holder",
+            ),
+            models.CheckConstraint(
+                condition=Q(share_percent__gt=0) & Q(share_percent__lte=100),
+                name="shareholding_share_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        holder = self.holder_enterprise or self.holder_person
+        return f"{holder} → {self.target} {self.share_percent}%"
+
+
+# ---------------------------------------------------------------------------------------------
+# Public credit records (公共信用信息)
+# ---------------------------------------------------------------------------------------------
+class RecordType(models.TextChoices):
+    LICENSE = "license", _("行政许可")
+    PENALTY = "penalty", _("行政处罚")
+    ENFORCEMENT = "enforcement", _("行政强制")
+    INSPECTION = "inspection", _("行政检查")
+    AWARD = "award", _("行政奖励/荣誉")
+    QUALIFICATION = "qualification", _("资质")
+    DISHONEST_DEBTOR = "dishonest_debtor", _("失信被执行人")
+    ABNORMAL_OPERATION = "abnormal_operation", _("经营异常名录")
+    SERIOUS_DISHONESTY = "serious_dishonesty", _("严重失信主体名单")
+    RED_LIST = "red_list", _("守信激励")
+    TAX_GRADE = "tax_grade", _("纳税信用等级")
+    SOCIAL_INSURANCE = "social_insurance", _("社会保险缴纳")
+    HOUSING_FUND = "housing_fund", _("住房公积金缴存")
+    UTILITY_PAYMENT = "utility_payment", _("水电气缴费")
+    JUDGMENT = "judgment", _("司法判决")
+    COMMITMENT = "commitment", _("信用承诺")
+
+
+class PenaltyClass(models.TextChoices):
+    MINOR = "minor", _("轻微")
+    GENERAL = "general", _("一般")
+    SERIOUS = "serious", _("严重")
+
+
+class RecordStatus(models.TextChoices):
+    ACTIVE = "active", _("有效")
+    EXPIRED = "expired", _("已到期")
+    REPAIRED = "repaired", _("已修复")
+    UNDER_OBJECTION = "under_objection", _("异议处理中")
+
+
+class Fulfilment(models.TextChoices):
+    PENDING = "pending", _("履约中")
+    FULFILLED = "fulfilled", _("已履约")
+    BREACHED = "breached", _("未履约")
+
+
+class CreditRecord(models.Model):
+    enterprise = models.ForeignKey(
+        Enterprise,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="credit_records",
+        verbose_name=_("企业"),
+    )
+    uscc = models.CharField(_("统一社会信用代码"), max_length=18, db_index=True)
+    enterprise_name = models.CharField(_("主体名称"), max_length=200, blank=True)
+    record_type = models.CharField(_("记录类型"), max_length=24, choices=RecordType.choices)
+    source_department = models.CharField(_("来源部门"), max_length=100)
+    source_record_id = models.CharField(_("来源记录编号"), max_length=100)
+    document_number = models.CharField(_("文书号"), max_length=200, blank=True)
+    decision_date = models.DateField(_("决定日期"))
+    penalty_class = models.CharField(
+        _("处罚类别"), max_length=10, choices=PenaltyClass.choices, blank=True
+    )
+    amount = models.DecimalField(
+        _("金额（元）"), max_digits=18, decimal_places=2, null=True, blank=True
+    )
+    value = models.CharField(_("数值/等级"), max_length=50, blank=True)
+    year = models.PositiveSmallIntegerField(_("年度"), null=True, blank=True)
+    months_paid = models.PositiveSmallIntegerField(_("已缴月数"), null=True, blank=True)
+    months_arrears = models.PositiveSmallIntegerField(_("欠缴月数"), null=True, blank=True)
+    fulfilment = models.CharField(
+        _("履约状态"), max_length=10, choices=Fulfilment.choices, blank=True
+    )
+    valid_until = models.DateField(_("有效期至"), null=True, blank=True)
+    content = models.TextField(_("内容"), blank=True)
+    publish_min_until = models.DateField(_("最短公示期至"), null=True, blank=True)
+    publish_max_until = models.DateField(_("最长公示期至"), null=True, blank=True, db_index=True)
+    status = models.CharField(
+        _("状态"),
+        max_length=16,
+        choices=RecordStatus.choices,
+        default=RecordStatus.ACTIVE,
+        db_index=True,
+    )
+    raw = models.JSONField(_("原始数据"), default=dict, blank=True)
+    content_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(_("入库时间"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("更新时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("信用记录")
+        verbose_name_plural = _("信用记录")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_department", "source_record_id"], name="record_source_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gte=0),
+                name="record_amount_not_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["enterprise", "status"]),
+            models.Index(fields=["source_department", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_record_type_display()} {self.uscc} {self.decision_date}"
+
+
+class ImportBatch(models.Model):
+    """One file or API batch of records: who sent it, when, and what became of its rows."""
+
+    source_department = models.CharField(_("来源部门"), max_length=100, blank=True)
+    channel = models.CharField(
+        _("渠道"), max_length=10, choices=[("file", _("文件")), ("api", "API")]
+    )
+    file_name = models.CharField(_("文件名"), max_length=300, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField(_("开始时间"), default=timezone.now)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    dry_run = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("导入批次")
+        verbose_name_plural = _("导入批次")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.source_department} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ImportRejection(models.Model):
+    """A rejected row, kept for the data-quality report (invalid codes, missing fields …)."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="rejections")
+    source_department = models.CharField(max_length=100, blank=True, db_index=True)
+    row = models.PositiveIntegerField()
+    field = models.CharField(max_length=64, blank=True)
+    code = models.CharField(max_length=64, db_index=True)
+    message = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("拒收记录")
+        verbose_name_plural = _("拒收记录")

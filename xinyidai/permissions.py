@@ -35,6 +35,7 @@ class Role(StrEnum):
     BANK_OFFICER = "bank_officer"
     CREDIT_OFFICE = "credit_office"
     TRADING_CENTRE = "trading_centre"
+    DATA_SOURCE = "data_source"
     SUPERUSER = "superuser"
 
 
@@ -83,6 +84,8 @@ def roles_of(user: Any) -> frozenset[Role]:
         roles.add(Role.CREDIT_OFFICE)
     elif user.platform_role == PlatformRole.TRADING_CENTRE:
         roles.add(Role.TRADING_CENTRE)
+    elif user.platform_role == PlatformRole.DATA_SOURCE:
+        roles.add(Role.DATA_SOURCE)
     if user.is_superuser:
         roles.add(Role.SUPERUSER)
     result = frozenset(roles)

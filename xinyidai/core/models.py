@@ -37,6 +37,7 @@ class PlatformRole(models.TextChoices):
     NONE = "", _("无")
     CREDIT_OFFICE = "credit_office", _("信用办工作人员")
     TRADING_CENTRE = "trading_centre", _("交易中心经办人")
+    DATA_SOURCE = "data_source", _("数据报送单位")
 
 
 class User(AbstractUser):
@@ -48,6 +49,8 @@ class User(AbstractUser):
     platform_role = models.CharField(
         _("平台角色"), max_length=20, choices=PlatformRole.choices, blank=True, default=""
     )
+    # For data-source accounts: the department whose records this account may send.
+    department = models.CharField(_("所属部门"), max_length=100, blank=True, default="")
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
