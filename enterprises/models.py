@@ -452,3 +452,6 @@ class ImportRejection(models.Model):
     class Meta:
         verbose_name = _("拒收记录")
         verbose_name_plural = _("拒收记录")
+
+    def __str__(self) -> str:
+        return f"#{self.row} {self.field} {self.code}"
