@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from enterprises import reference, resident_id, uscc
+from enterprises.importing.writer import link_orphan_records
 from enterprises.models import (
     ClaimStatus,
     Enterprise,
@@ -108,6 +109,7 @@ def enterprise_create(
         raise DomainError("invalid", _("企业信息有误"), detail=exc.message_dict) from exc
     with transaction.atomic():
         enterprise.save()
+        link_orphan_records([code])
         audit(actor=actor, action="enterprise.created", obj=enterprise, data={"uscc": code})
     return enterprise
 

@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from banks.api import views as bank_views
+from enterprises.api import records as record_views
 from enterprises.api import views as enterprise_views
 from xinyidai.api import views
 
@@ -37,6 +38,11 @@ urlpatterns = [
         "claims/<int:pk>/withdraw/",
         enterprise_views.ClaimWithdrawView.as_view(),
         name="api-claim-withdraw",
+    ),
+    path(
+        "credit-records/batches/",
+        record_views.CreditRecordBatchView.as_view(),
+        name="api-credit-record-batches",
     ),
     path("banks/", bank_views.BankListCreateView.as_view(), name="api-banks"),
     path("banks/<int:pk>/", bank_views.BankDetailView.as_view(), name="api-bank-detail"),

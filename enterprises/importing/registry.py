@@ -1,0 +1,258 @@
+"""Import of the enterprise registry (登记信息): upsert by USCC, per-row errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from enterprises import reference, resident_id, uscc
+from enterprises.importing.records import EARLIEST, RowError, parse_date, parse_decimal
+from enterprises.importing.run import ImportResult
+from enterprises.importing.sources import Source, Unreadable
+from enterprises.importing.writer import link_orphan_records
+from enterprises.models import Enterprise, EnterpriseStatus
+
+COLUMNS = [
+    "uscc",
+    "name",
+    "established_date",
+    "registered_capital",
+    "industry_code",
+    "town",
+    "status",
+    "legal_rep_name",
+    "legal_rep_id",
+    "address",
+    "phone",
+]
+REQUIRED = ["uscc", "name"]
+FIELDS = [
+    "name",
+    "region_code",
+    "town",
+    "industry_section",
+    "industry_division",
+    "registered_capital",
+    "established_date",
+    "status",
+    "legal_rep_name",
+    "legal_rep_id",
+    "address",
+    "phone",
+]
+_STATUS = {
+    "存续": "active",
+    "在业": "active",
+    "开业": "active",
+    "吊销": "revoked",
+    "注销": "cancelled",
+    "迁出": "moved_out",
+} | {v: v for v in EnterpriseStatus.values}
+MAX_LENGTH = {"name": 200, "legal_rep_name": 100, "address": 300, "phone": 30}
+CHUNK = 2000
+
+
+def validate_enterprise_row(
+    number: int, raw: dict[str, str], today: date, seen: dict[str, int]
+) -> tuple[dict[str, Any] | None, list[RowError]]:
+    errors: list[RowError] = []
+
+    def fail(field: str, code: str, message: str) -> None:
+        errors.append(RowError(number, field, code, message))
+
+    v = {k: (raw.get(k) or "").strip() for k in COLUMNS}
+    for name in REQUIRED:
+        if not v[name]:
+            fail(name, "required", _("缺少必填字段 %(field)s") % {"field": name})
+    for name, limit in MAX_LENGTH.items():
+        if len(v[name]) > limit:
+            fail(
+                name,
+                "too_long",
+                _("%(field)s 超过 %(limit)d 个字符（实际 %(length)d 个）")
+                % {"field": name, "limit": limit, "length": len(v[name])},
+            )
+    code = ""
+    if v["uscc"]:
+        result = uscc.check(v["uscc"])
+        if result.valid and result.normalized:
+            code = result.normalized
+            if code in seen:
+                fail(
+                    "uscc",
+                    "duplicate_in_file",
+                    _("与第 %(row)d 行的统一社会信用代码重复") % {"row": seen[code]},
+                )
+        else:
+            for problem in result.errors:
+                fail("uscc", problem.code, problem.message)
+    established = None
+    if v["established_date"]:
+        established = parse_date(v["established_date"])
+        if established is None:
+            fail(
+                "established_date",
+                "invalid_date",
+                _("日期无效：“%(value)s”，应为 YYYY-MM-DD") % {"value": v["established_date"][:50]},
+            )
+        elif established < EARLIEST:
+            fail(
+                "established_date",
+                "impossible_date",
+                _("日期早于 1949-10-01：%(value)s") % {"value": v["established_date"]},
+            )
+        elif established > today:
+            fail(
+                "established_date",
+                "future_date",
+                _("日期晚于今天：%(value)s") % {"value": v["established_date"]},
+            )
+    capital: Decimal | None = None
+    if v["registered_capital"]:
+        capital = parse_decimal(v["registered_capital"])
+        if capital is None:
+            fail(
+                "registered_capital",
+                "invalid_number",
+                _("金额不是有效数字：“%(value)s”") % {"value": v["registered_capital"][:50]},
+            )
+        elif capital < 0:
+            fail("registered_capital", "negative_amount", _("金额不能为负数"))
+        elif capital >= Decimal("1e16"):
+            fail("registered_capital", "too_large", _("金额超出范围"))
+        else:
+            capital = capital.quantize(Decimal("0.01"))
+    section = division = ""
+    industry = v["industry_code"].upper()
+    if industry:
+        if len(industry) == 1 and industry in reference.INDUSTRY_SECTIONS:
+            section = industry
+        else:
+            digits = industry.lstrip("ABCDEFGHIJKLMNOPQRST") if industry[:1].isalpha() else industry
+            try:
+                section = reference.section_of_division(digits[:2])
+                division = digits[:2]
+            except ValueError:
+                fail(
+                    "industry_code",
+                    "invalid_choice",
+                    _("行业代码“%(value)s”不在 GB/T 4754-2017 中")
+                    % {"value": v["industry_code"][:20]},
+                )
+    town = ""
+    if v["town"]:
+        try:
+            town = reference.town_by_name(v["town"])
+        except ValueError:
+            fail(
+                "town",
+                "invalid_choice",
+                _("未知的镇街/园区“%(value)s”") % {"value": v["town"][:50]},
+            )
+    status = EnterpriseStatus.ACTIVE.value
+    if v["status"]:
+        status = _STATUS.get(v["status"].lower(), "")
+        if not status:
+            fail(
+                "status",
+                "invalid_choice",
+                _("登记状态应为 存续/吊销/注销/迁出，实际为“%(value)s”")
+                % {"value": v["status"][:50]},
+            )
+    rep_id = ""
+    if v["legal_rep_id"]:
+        try:
+            rep_id = resident_id.validate(v["legal_rep_id"])
+        except ValueError as exc:
+            # the message never repeats the number itself
+            fail("legal_rep_id", "invalid_resident_id", str(exc))
+    if errors:
+        return None, errors
+    seen[code] = number
+    return {
+        "uscc": code,
+        "name": v["name"],
+        "region_code": code[2:8],
+        "town": town,
+        "industry_section": section,
+        "industry_division": division,
+        "registered_capital": capital,
+        "established_date": established,
+        "status": status,
+        "legal_rep_name": v["legal_rep_name"],
+        "legal_rep_id": rep_id,
+        "address": v["address"],
+        "phone": v["phone"],
+    }, []
+
+
+def import_enterprises(
+    source: Source, *, dry_run: bool = False, progress: Callable[[int], None] | None = None
+) -> ImportResult:
+    missing = [c for c in REQUIRED if source.columns and c not in source.columns]
+    if missing:
+        raise Unreadable(
+            _("缺少必需的列：%(columns)s（表头为：%(header)s）")
+            % {"columns": ", ".join(missing), "header": ", ".join(source.columns)[:300]}
+        )
+    result = ImportResult()
+    extra = [c for c in source.columns if c and c not in COLUMNS]
+    if extra:
+        result.warnings.append(_("已忽略未知的列：%(columns)s") % {"columns": ", ".join(extra)})
+    today = timezone.localdate()
+    seen: dict[str, int] = {}
+    pending: list[dict[str, Any]] = []
+    with transaction.atomic():
+        for count, row in enumerate(source.rows, start=1):
+            if progress and count % 1000 == 0:
+                progress(count)
+            if row.problem is not None:
+                result.errors.append(RowError(row.number, "", *row.problem))
+                result.rejected += 1
+                continue
+            clean, errors = validate_enterprise_row(row.number, row.values, today, seen)
+            if clean is None:
+                result.errors.extend(errors)
+                result.rejected += 1
+                continue
+            pending.append(clean)
+            if len(pending) >= CHUNK:
+                _upsert(pending, result)
+                pending = []
+        _upsert(pending, result)
+        if dry_run:
+            transaction.set_rollback(True)
+    return result
+
+
+def _upsert(rows: list[dict[str, Any]], result: ImportResult) -> None:
+    if not rows:
+        return
+    existing = {e.uscc: e for e in Enterprise.objects.filter(uscc__in=[r["uscc"] for r in rows])}
+    new: list[Enterprise] = []
+    changed: list[Enterprise] = []
+    for row in rows:
+        current = existing.get(row["uscc"])
+        if current is None:
+            new.append(Enterprise(**row))
+            continue
+        differs = [f for f in FIELDS if getattr(current, f) != row[f]]
+        if not differs:
+            result.unchanged += 1
+            continue
+        for f in FIELDS:
+            setattr(current, f, row[f])
+        current.updated_at = timezone.now()
+        changed.append(current)
+    Enterprise.objects.bulk_create(new, batch_size=1000)
+    Enterprise.objects.bulk_update(changed, [*FIELDS, "updated_at"], batch_size=500)
+    result.created += len(new)
+    result.updated += len(changed)
+    if new:
+        link_orphan_records([e.uscc for e in new])
