@@ -345,6 +345,7 @@ class Fulfilment(models.TextChoices):
 
 
 class CreditRecord(models.Model):
+    # Every index costs the bulk import time; (enterprise, status) serves the FK lookups too.
     enterprise = models.ForeignKey(
         Enterprise,
         on_delete=models.SET_NULL,
@@ -352,6 +353,7 @@ class CreditRecord(models.Model):
         blank=True,
         related_name="credit_records",
         verbose_name=_("企业"),
+        db_index=False,
     )
     uscc = models.CharField(_("统一社会信用代码"), max_length=18, db_index=True)
     enterprise_name = models.CharField(_("主体名称"), max_length=200, blank=True)
@@ -376,17 +378,13 @@ class CreditRecord(models.Model):
     valid_until = models.DateField(_("有效期至"), null=True, blank=True)
     content = models.TextField(_("内容"), blank=True)
     publish_min_until = models.DateField(_("最短公示期至"), null=True, blank=True)
-    publish_max_until = models.DateField(_("最长公示期至"), null=True, blank=True, db_index=True)
+    publish_max_until = models.DateField(_("最长公示期至"), null=True, blank=True)
     status = models.CharField(
-        _("状态"),
-        max_length=16,
-        choices=RecordStatus.choices,
-        default=RecordStatus.ACTIVE,
-        db_index=True,
+        _("状态"), max_length=16, choices=RecordStatus.choices, default=RecordStatus.ACTIVE
     )
     raw = models.JSONField(_("原始数据"), default=dict, blank=True)
     content_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(_("入库时间"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("入库时间"), default=timezone.now)
     updated_at = models.DateTimeField(_("更新时间"), default=timezone.now)
 
     class Meta:
@@ -404,6 +402,12 @@ class CreditRecord(models.Model):
         indexes = [
             models.Index(fields=["enterprise", "status"]),
             models.Index(fields=["source_department", "created_at"]),
+            # the nightly expiry looks only at active records with an end date
+            models.Index(
+                fields=["publish_max_until"],
+                condition=Q(status="active"),
+                name="record_active_publish_end",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -428,6 +432,13 @@ class ImportBatch(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     dry_run = models.BooleanField(default=False)
+    state = models.CharField(
+        _("状态"),
+        max_length=10,
+        choices=[("pending", _("排队中")), ("done", _("已完成")), ("failed", _("失败"))],
+        default="done",
+    )
+    error = models.CharField(_("失败原因"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("导入批次")

@@ -13,9 +13,14 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from enterprises.models import CreditRecord
 
 # (record type, penalty class or "") → (minimum months, maximum months); None = no minimum.
 RULES: dict[tuple[str, str], tuple[int | None, int]] = {
@@ -67,7 +72,7 @@ def is_published(publish_max_until: date | None, today: date) -> bool:
     return publish_max_until is None or publish_max_until >= today
 
 
-def records_past_publication(today: date | None = None) -> QuerySet:  # type: ignore[type-arg]
+def records_past_publication(today: date | None = None) -> QuerySet[CreditRecord]:
     from enterprises.models import CreditRecord, RecordStatus
 
     today = today or timezone.localdate()

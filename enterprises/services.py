@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import unicodedata
+import uuid
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,7 +24,9 @@ from enterprises.models import (
     EnterpriseMembership,
     EnterpriseRole,
     EnterpriseStatus,
+    ImportBatch,
 )
+from enterprises.tasks import import_credit_file
 from xinyidai.core.audit import audit
 from xinyidai.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from xinyidai.core.invitations import (
@@ -35,6 +40,7 @@ from xinyidai.core.notifications import notify
 from xinyidai.permissions import (
     bank_membership_of,
     can_decide_claims,
+    can_import_records,
     can_manage_enterprise_members,
     enterprise_membership_of,
     forget_roles,
@@ -452,3 +458,50 @@ def enterprise_member_remove(*, actor: User, membership_id: int) -> None:
             data={"user": membership.user.email, "role": membership.role},
         )
         membership.delete()
+
+
+# ---------------------------------------------------------------------------------------------
+# Credit-record files uploaded by the credit office
+# ---------------------------------------------------------------------------------------------
+UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".jsonl", ".ndjson")
+
+
+def credit_file_upload(
+    *, actor: User, uploaded: UploadedFile, source_department: str = ""
+) -> ImportBatch:
+    """Keep the file and queue its import; the batch shows progress and the rejected rows."""
+    if not can_import_records(actor):
+        raise PermissionDenied("forbidden", _("只有信用办工作人员可以导入信用记录"))
+    name = Path(uploaded.name or "upload").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise DomainError(
+            "unsupported_file",
+            _("不支持的文件类型“%(suffix)s”，请上传 CSV、XLSX 或 JSON Lines 文件")
+            % {"suffix": suffix or name},
+            detail={"file": [suffix]},
+        )
+    if uploaded.size is not None and uploaded.size > settings.IMPORT_MAX_UPLOAD_BYTES:
+        raise DomainError(
+            "file_too_large",
+            _("文件超过 %(mb)d MB，请拆分后上传或使用命令行导入")
+            % {"mb": settings.IMPORT_MAX_UPLOAD_BYTES // (1024 * 1024)},
+            detail={"file": [uploaded.size]},
+        )
+    folder = Path(settings.IMPORT_UPLOAD_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}{suffix}"
+    with path.open("wb") as out:
+        for chunk in uploaded.chunks():
+            out.write(chunk)
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            source_department=source_department.strip()[:100],
+            channel="file",
+            file_name=name[:300],
+            actor=actor,
+            state="pending",
+        )
+        audit(actor=actor, action="import.uploaded", obj=batch, data={"file": name})
+        transaction.on_commit(lambda: import_credit_file.delay(batch_id=batch.pk, path=str(path)))
+    return batch

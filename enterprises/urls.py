@@ -1,6 +1,6 @@
 from django.urls import path
 
-from enterprises import views
+from enterprises import import_views, quality_views, views
 
 urlpatterns = [
     path("uscc/", views.uscc_check_page, name="uscc_check_page"),
@@ -14,4 +14,7 @@ urlpatterns = [
     path("registry/<str:uscc_code>/", views.enterprise_detail, name="enterprise_detail"),
     path("office/claims/", views.office_claims, name="office_claims"),
     path("office/claims/<int:pk>/", views.office_claim_decide, name="office_claim_decide"),
+    path("quality/", quality_views.data_quality, name="data_quality"),
+    path("imports/", import_views.import_list, name="import_list"),
+    path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
 ]

@@ -51,6 +51,8 @@ PAGES: dict[str, tuple[str, dict[str, int]]] = {
         expect(404, **ENTERPRISE_ROLES, **OFFICE),
     ),
     "other_enterprise_detail": ("/enterprises/registry/{other_uscc}/", expect(404, **OFFICE)),
+    "data_quality": ("/enterprises/quality/", expect(403, **OFFICE)),
+    "data_quality_csv": ("/enterprises/quality/?export=csv", expect(403, **OFFICE)),
     "office_claims": ("/enterprises/office/claims/", expect(403, credit_office=200)),
     "office_claim_decide": ("/enterprises/office/claims/{claim}/", expect(403, credit_office=200)),
     "my_bank": ("/banks/mine/", expect(403, bank_admin=200, bank_officer=200)),
@@ -143,6 +145,12 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any] | None, dict[str, int]]] = {
         "/api/v1/banks/{bank}/invitations/",
         {"email": "new.officer@example.com", "role": "officer"},
         expect(403, anonymous=API_DENIED, bank_admin=201, credit_office=201, superuser=201),
+    ),
+    "credit_record_quality": (
+        "get",
+        "/api/v1/credit-records/quality/",
+        None,
+        expect(403, anonymous=API_DENIED, **OFFICE),
     ),
 }
 ENDPOINTS["claim_approve"][3]["anonymous"] = API_DENIED

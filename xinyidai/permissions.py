@@ -167,6 +167,10 @@ def can_decide_claims(user: Any) -> bool:
     return has_role(user, Role.CREDIT_OFFICE)
 
 
+def can_import_records(user: Any) -> bool:
+    return has_role(user, Role.CREDIT_OFFICE)
+
+
 def can_register_banks(user: Any) -> bool:
     return has_role(user, Role.CREDIT_OFFICE, Role.SUPERUSER)
 

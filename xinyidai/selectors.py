@@ -86,6 +86,11 @@ def next_actions(user: Any) -> list[NextAction]:
             NextAction(
                 _("企业登记库"), _("按镇街、行业、状态查询企业。"), reverse("enterprise_registry")
             ),
+            NextAction(
+                _("数据质量"),
+                _("各部门报送数据的错码率、及时性和公示期。"),
+                reverse("data_quality"),
+            ),
             NextAction(_("银行机构"), _("登记银行并邀请其管理员。"), reverse("bank_registry")),
         ]
     if Role.TRADING_CENTRE in roles:

@@ -199,6 +199,10 @@ FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 if PRODUCTION and not FIELD_ENCRYPTION_KEY:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be set in production")
 CREDIT_OFFICE_EMAIL = env.str("CREDIT_OFFICE_EMAIL", default="office@example.com")
+# Files the credit office uploads wait here until their import task has run.
+IMPORT_UPLOAD_DIR = env.str("IMPORT_UPLOAD_DIR", default=str(BASE_DIR / "var" / "uploads"))
+IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
+DATA_TIMELINESS_WORKING_DAYS = env.int("DATA_TIMELINESS_WORKING_DAYS", default=7)
 
 # ---------------------------------------------------------------------------------------------
 # E-mail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -86,13 +87,19 @@ def parse_decimal(text: str) -> Decimal | None:
     return value if value.is_finite() else None
 
 
+def _digest(department: str, record_id: str) -> int:
+    raw = f"{department}\x1f{record_id}".encode()
+    return int.from_bytes(hashlib.blake2b(raw, digest_size=16).digest(), "big")
+
+
 class RecordValidator:
     """Checks rows one by one; remembers keys to catch duplicates inside one file or batch."""
 
     def __init__(self, *, source_department: str = "", today: date | None = None):
         self.source_department = source_department
         self.today = today or timezone.localdate()
-        self.seen: dict[tuple[str, str], int] = {}
+        # 128-bit digests of seen keys → first row: a million keys stay well under 100 MB
+        self.seen: dict[int, int] = {}
 
     def validate(
         self, number: int, raw: dict[str, str]
@@ -185,7 +192,7 @@ class RecordValidator:
         typed = self._typed_value(record_type, values["value"], decision_date, fail)
 
         if values["source_department"] and values["source_record_id"]:
-            key = (values["source_department"], values["source_record_id"])
+            key = _digest(values["source_department"], values["source_record_id"])
             first = self.seen.get(key)
             if first is not None:
                 fail(

@@ -65,7 +65,9 @@ def import_records(
     channel: str = "file",
     file_name: str = "",
     progress: Callable[[int], None] | None = None,
+    batch_id: int | None = None,
 ) -> ImportResult:
+    """Import `source`. `batch_id` names a batch made at upload time (pages); else one is made."""
     result = ImportResult(warnings=check_columns(source, department_given=bool(source_department)))
     validator = RecordValidator(source_department=source_department)
     writer = RecordWriter()
@@ -74,13 +76,20 @@ def import_records(
             # one import at a time: concurrent uploads of the same keys would otherwise collide
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(hashtext('xinyidai-credit-import'))")
-        batch = ImportBatch.objects.create(
-            source_department=source_department,
-            channel=channel,
-            file_name=file_name[:300],
-            actor=actor,
-            dry_run=dry_run,
+        batch = (
+            ImportBatch.objects.select_for_update().get(pk=batch_id)
+            if batch_id is not None
+            else ImportBatch(
+                source_department=source_department,
+                channel=channel,
+                file_name=file_name[:300],
+                actor=actor,
+                dry_run=dry_run,
+            )
         )
+        batch.started_at = timezone.now()
+        batch.save()
+        batch.rejections.all().delete()  # a retried task starts the batch afresh
         departments: list[str] = []  # per error, for the data-quality report
         seen = 0
         for row in source.rows:
@@ -126,6 +135,7 @@ def import_records(
         for name, value in result.counts().items():
             setattr(batch, name, value)
         batch.finished_at = timezone.now()
+        batch.state = "done"
         batch.save()
         result.batch_id = batch.pk
         if dry_run:

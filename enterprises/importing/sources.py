@@ -82,7 +82,7 @@ def open_csv(stream: IO[bytes]) -> Source:
         raise Unreadable(_("文件不是文本格式（含二进制内容）"))
     encoding = detect_encoding(head)
     text = io.TextIOWrapper(
-        _Prefixed(head, stream), encoding=encoding, errors="replace", newline=""
+        io.BufferedReader(_Prefixed(head, stream)), encoding=encoding, errors="replace", newline=""
     )
     reader = csv.reader(text)
     try:
@@ -185,7 +185,9 @@ def open_jsonl(stream: IO[bytes]) -> Source:
     if not head.strip(b"\xef\xbb\xbf \r\n\t"):
         raise Unreadable(_("文件为空"))
     encoding = detect_encoding(head)
-    text = io.TextIOWrapper(_Prefixed(head, stream), encoding=encoding, errors="replace")
+    text = io.TextIOWrapper(
+        io.BufferedReader(_Prefixed(head, stream)), encoding=encoding, errors="replace"
+    )
     lines = (line for line in text)
     first: dict[str, Any] | None = None
     first_number = 0

@@ -1,7 +1,8 @@
 """Upsert clean credit records in chunks: insert new keys, update changed ones, count the rest.
 
-PostgreSQL gets new rows through COPY; SQLite through executemany. Both run inside the caller's
-transaction, so an import is all or nothing.
+PostgreSQL: COPY into a temporary table and one INSERT … ON CONFLICT per chunk. SQLite: look up
+the chunk's keys, then executemany. Both run inside the caller's transaction, so an import is all
+or nothing.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class RecordWriter:
         self.counts = Counts()
         self.touched_enterprises: set[int] = set()
         self.postgres = connection.vendor == "postgresql"
+        self._temp_ready = False
 
     def add(self, record: dict[str, Any], raw: dict[str, str]) -> None:
         record["raw"] = raw
@@ -82,53 +84,94 @@ class RecordWriter:
         if not self.pending:
             return
         chunk, self.pending = self.pending, []
+        if self.postgres:
+            self._flush_postgres(chunk)
+        else:
+            self._flush_generic(chunk)
+
+    def _prepare(self, record: dict[str, Any], now: Any) -> dict[str, Any]:
+        raw = record.pop("raw")
+        minimum, maximum = publication_window(
+            record["record_type"],
+            record["penalty_class"],
+            record["decision_date"],
+            record["valid_until"],
+        )
+        return {
+            **record,
+            "publish_min_until": minimum,
+            "publish_max_until": maximum,
+            "status": RecordStatus.EXPIRED
+            if maximum is not None and maximum < self.today
+            else RecordStatus.ACTIVE,
+            "raw": json.dumps(raw, ensure_ascii=False),
+            "content_hash": record_content_hash(record),
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    def _flush_postgres(self, chunk: list[dict[str, Any]]) -> None:
+        """COPY into a bare temporary table, then one INSERT … ON CONFLICT that inserts new keys,
+        updates changed ones and skips identical ones, resolving enterprises by USCC in SQL."""
+        now = timezone.now()
+        columns = [c for c in INSERT_COLUMNS if c != "enterprise_id"]
+        names = ", ".join(columns)
+        with connection.cursor() as cursor:
+            if not self._temp_ready:
+                # a second import inside one outer transaction finds the table still there
+                cursor.execute("DROP TABLE IF EXISTS pg_temp.import_chunk")
+                cursor.execute(
+                    f"CREATE TEMP TABLE import_chunk ON COMMIT DROP AS "  # noqa: S608
+                    f"SELECT {names} FROM {TABLE} WITH NO DATA"
+                )
+                self._temp_ready = True
+            else:
+                cursor.execute("TRUNCATE import_chunk")
+            with cursor.cursor.copy(f"COPY import_chunk ({names}) FROM STDIN") as copy:
+                for record in chunk:
+                    row = self._prepare(record, now)
+                    copy.write_row([row[c] for c in columns])
+            updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in UPDATE_COLUMNS)
+            cursor.execute(
+                f"INSERT INTO {TABLE} (enterprise_id, {names}) "  # noqa: S608
+                f"SELECT e.id, {', '.join('c.' + c for c in columns)} FROM import_chunk c "
+                f"LEFT JOIN {Enterprise._meta.db_table} e ON e.uscc = c.uscc "
+                "ON CONFLICT (source_department, source_record_id) DO UPDATE SET "
+                f"{updates}, status = CASE WHEN {TABLE}.status IN ('active', 'expired') "
+                f"THEN EXCLUDED.status ELSE {TABLE}.status END "
+                f"WHERE {TABLE}.content_hash <> EXCLUDED.content_hash "
+                "RETURNING (xmax = 0), enterprise_id"
+            )
+            written = cursor.fetchall()
+        created = sum(1 for inserted, _ in written if inserted)
+        self.counts.created += created
+        self.counts.updated += len(written) - created
+        self.counts.unchanged += len(chunk) - len(written)
+        self.touched_enterprises.update(pk for _, pk in written if pk is not None)
+
+    def _flush_generic(self, chunk: list[dict[str, Any]]) -> None:
         existing = self._existing(chunk)
         enterprise_ids = dict(
             Enterprise.objects.filter(uscc__in={r["uscc"] for r in chunk}).values_list("uscc", "id")
         )
-        now: Any = timezone.now()
-        if not self.postgres:  # SQLite keeps naive UTC text, as Django itself writes it
-            now = connection.ops.adapt_datetimefield_value(now)
+        # SQLite keeps naive UTC text, as Django itself writes it
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         for record in chunk:
-            raw = record.pop("raw")
-            content_hash = record_content_hash(record)
-            key = (record["source_department"], record["source_record_id"])
-            found = existing.get(key)
-            if found is not None and found[1] == content_hash:
+            row = self._prepare(record, now)
+            found = existing.get((row["source_department"], row["source_record_id"]))
+            if found is not None and found[1] == row["content_hash"]:
                 self.counts.unchanged += 1
                 continue
-            minimum, maximum = publication_window(
-                record["record_type"],
-                record["penalty_class"],
-                record["decision_date"],
-                record["valid_until"],
-            )
-            status = (
-                RecordStatus.EXPIRED
-                if maximum is not None and maximum < self.today
-                else RecordStatus.ACTIVE
-            )
-            enterprise_id = enterprise_ids.get(record["uscc"])
-            if enterprise_id is not None:
-                self.touched_enterprises.add(enterprise_id)
-            row = {
-                **record,
-                "enterprise_id": enterprise_id,
-                "publish_min_until": minimum,
-                "publish_max_until": maximum,
-                "status": status,
-                "raw": json.dumps(raw, ensure_ascii=False),
-                "content_hash": content_hash,
-                "created_at": now,
-                "updated_at": now,
-            }
+            row["enterprise_id"] = enterprise_ids.get(row["uscc"])
+            if row["enterprise_id"] is not None:
+                self.touched_enterprises.add(row["enterprise_id"])
             if found is None:
                 inserts.append(tuple(row[c] for c in INSERT_COLUMNS))
                 self.counts.created += 1
             else:
-                updates.append((*(row[c] for c in UPDATE_COLUMNS), status, found[0]))
+                updates.append((*(row[c] for c in UPDATE_COLUMNS), row["status"], found[0]))
                 self.counts.updated += 1
         self._insert(inserts)
         self._update(updates)
@@ -151,17 +194,12 @@ class RecordWriter:
         if not rows:
             return
         columns = ", ".join(INSERT_COLUMNS)
+        marks = ", ".join(["%s"] * len(INSERT_COLUMNS))
         with connection.cursor() as cursor:
-            if self.postgres:
-                with cursor.cursor.copy(f"COPY {TABLE} ({columns}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                marks = ", ".join(["%s"] * len(INSERT_COLUMNS))
-                cursor.executemany(
-                    f"INSERT INTO {TABLE} ({columns}) VALUES ({marks})",  # noqa: S608
-                    rows,
-                )
+            cursor.executemany(
+                f"INSERT INTO {TABLE} ({columns}) VALUES ({marks})",  # noqa: S608
+                rows,
+            )
 
     def _update(self, rows: list[tuple[Any, ...]]) -> None:
         if not rows:

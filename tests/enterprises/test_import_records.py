@@ -130,7 +130,9 @@ def test_orphans_are_linked_when_the_enterprise_is_registered(write: Callable[..
     )
     out = io.StringIO()
     call_command("import_enterprises", str(registry), stdout=out)
-    assert CreditRecord.objects.get().enterprise.name == "东莞市后来者有限公司"
+    linked = CreditRecord.objects.get().enterprise
+    assert linked is not None
+    assert linked.name == "东莞市后来者有限公司"
 
 
 BAD_ROWS = [
@@ -238,7 +240,7 @@ def test_undecodable_bytes_in_a_row_are_a_row_error(
         (b"", "文件为空"),
         (b"\n\n", "文件为空"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "二进制"),
-        ("uscc,name\n1,2\n".encode(), "缺少必需的列"),
+        (b"uscc,name\n1,2\n", "缺少必需的列"),
     ],
 )
 def test_unreadable_files_exit_1_and_write_nothing(

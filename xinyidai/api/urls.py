@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from banks.api import views as bank_views
+from enterprises.api import quality as quality_views
 from enterprises.api import records as record_views
 from enterprises.api import views as enterprise_views
 from xinyidai.api import views
@@ -38,6 +39,11 @@ urlpatterns = [
         "claims/<int:pk>/withdraw/",
         enterprise_views.ClaimWithdrawView.as_view(),
         name="api-claim-withdraw",
+    ),
+    path(
+        "credit-records/quality/",
+        quality_views.CreditRecordQualityView.as_view(),
+        name="api-credit-record-quality",
     ),
     path(
         "credit-records/batches/",
