@@ -120,6 +120,15 @@ def trading_centre(db: Any) -> User:
 
 
 @pytest.fixture
+def data_source(db: Any) -> User:
+    return UserFactory.create(
+        email="feed@scjgj.dg.gov.cn",
+        platform_role=PlatformRole.DATA_SOURCE,
+        department="东莞市市场监督管理局",
+    )
+
+
+@pytest.fixture
 def superuser(db: Any) -> User:
     return UserFactory.create(email="root@example.com", is_superuser=True, is_staff=True)
 

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from enterprises.models import EnterpriseClaim
+from enterprises.models import EnterpriseClaim, ImportBatch
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +24,7 @@ ROLES = [
     "bank_officer",
     "credit_office",
     "trading_centre",
+    "data_source",
     "superuser",
 ]
 LOGIN = 302  # anonymous visitors are sent to the sign-in page
@@ -52,6 +53,8 @@ PAGES: dict[str, tuple[str, dict[str, int]]] = {
     ),
     "other_enterprise_detail": ("/enterprises/registry/{other_uscc}/", expect(404, **OFFICE)),
     "data_quality": ("/enterprises/quality/", expect(403, **OFFICE)),
+    "imports": ("/enterprises/imports/", expect(403, credit_office=200)),
+    "import_batch": ("/enterprises/imports/{batch}/", expect(403, credit_office=200)),
     "data_quality_csv": ("/enterprises/quality/?export=csv", expect(403, **OFFICE)),
     "office_claims": ("/enterprises/office/claims/", expect(403, credit_office=200)),
     "office_claim_decide": ("/enterprises/office/claims/{claim}/", expect(403, credit_office=200)),
@@ -132,6 +135,12 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any] | None, dict[str, int]]] = {
         None,
         expect(404, anonymous=API_DENIED),
     ),
+    "record_batch": (
+        "post",
+        "/api/v1/credit-records/batches/",
+        {"records": [{"source_record_id": "1"}]},
+        expect(403, anonymous=API_DENIED, data_source=201),
+    ),
     "bank_list": ("get", "/api/v1/banks/", None, expect(200, anonymous=API_DENIED)),
     "bank_detail": ("get", "/api/v1/banks/{bank}/", None, expect(200, anonymous=API_DENIED)),
     "bank_create": (
@@ -199,6 +208,7 @@ def world(
         "member": member.pk,
         "ent_token": ent_invitation.token,
         "bank_token": bank_invitation.token,
+        "batch": ImportBatch.objects.create(source_department="某局", channel="file").pk,
         "new_bank_uscc": uscc.generate(random.Random(5)),
     }
 

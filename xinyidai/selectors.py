@@ -87,6 +87,11 @@ def next_actions(user: Any) -> list[NextAction]:
                 _("企业登记库"), _("按镇街、行业、状态查询企业。"), reverse("enterprise_registry")
             ),
             NextAction(
+                _("信用数据导入"),
+                _("上传各部门报送的信用记录文件，查看拒收明细。"),
+                reverse("import_list"),
+            ),
+            NextAction(
                 _("数据质量"),
                 _("各部门报送数据的错码率、及时性和公示期。"),
                 reverse("data_quality"),
