@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
-
 from typing import TYPE_CHECKING
 
 from django.db import transaction

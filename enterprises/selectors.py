@@ -5,8 +5,8 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from enterprises.models import Enterprise, EnterpriseClaim
-from xinyidai.permissions import claims_visible_to, enterprises_visible_to
+from enterprises.models import CreditRecord, Enterprise, EnterpriseClaim, RecordStatus
+from xinyidai.permissions import can_view_enterprise, claims_visible_to, enterprises_visible_to
 
 
 def enterprise_list(
@@ -70,3 +70,13 @@ def enterprise_csv_rows(qs: QuerySet[Enterprise]) -> Iterator[list[Any]]:
             e.legal_rep_id_masked,
             e.address,
         ]
+
+
+def records_shown(*, user: Any, enterprise: Enterprise) -> QuerySet[CreditRecord]:
+    """Records still published for an enterprise, newest first: expired, repaired and disputed
+    ones are not shown (nor counted)."""
+    if not can_view_enterprise(user, enterprise):
+        return CreditRecord.objects.none()
+    return CreditRecord.objects.filter(enterprise=enterprise, status=RecordStatus.ACTIVE).order_by(
+        "-decision_date", "-id"
+    )

@@ -173,7 +173,14 @@ def enterprise_detail(request: AuthedRequest, uscc_code: str) -> HttpResponse:
     enterprise = selectors.enterprise_get(user=request.user, uscc=uscc_code)
     if enterprise is None or not can_view_enterprise(request.user, enterprise):
         raise Http404
-    return render(request, "enterprises/enterprise_detail.html", {"enterprise": enterprise})
+    records = Paginator(
+        selectors.records_shown(user=request.user, enterprise=enterprise), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "enterprises/enterprise_detail.html",
+        {"enterprise": enterprise, "records": records},
+    )
 
 
 @role_required(Role.CREDIT_OFFICE)

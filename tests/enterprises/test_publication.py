@@ -107,3 +107,32 @@ def test_nightly_expiry_at_the_boundary_and_idempotent() -> None:
 def test_expiry_task_runs_through_celery() -> None:
     _record(source_record_id="z", publish_max_until=date(2000, 1, 1))
     assert expire_published_records.delay().get() == 1
+
+
+@pytest.mark.django_db
+def test_expired_records_stop_being_shown(
+    enterprise: Any, enterprise_owner: Any, login: Any
+) -> None:
+    shown = _record(
+        source_record_id="shown",
+        uscc=enterprise.uscc,
+        enterprise=enterprise,
+        content="仍在公示",
+        publish_max_until=date(2026, 11, 21),
+    )
+    _record(
+        source_record_id="gone",
+        uscc=enterprise.uscc,
+        enterprise=enterprise,
+        content="已过公示期",
+        publish_max_until=date(2026, 11, 20),
+    )
+    client = login(enterprise_owner)
+    page = client.get(f"/enterprises/registry/{enterprise.uscc}/").content.decode()
+    assert "仍在公示" in page and "已过公示期" in page
+    expire_publications(today=date(2026, 11, 21))
+    page = client.get(f"/enterprises/registry/{enterprise.uscc}/").content.decode()
+    assert "仍在公示" in page
+    assert "已过公示期" not in page
+    shown.refresh_from_db()
+    assert shown.status == "active"
