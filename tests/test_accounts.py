@@ -135,7 +135,8 @@ def test_english_catalogue_is_complete() -> None:
 
     po = (Path(__file__).parent.parent / "locale/en/LC_MESSAGES/django.po").read_text("utf-8")
     entries = po.split("\n\n")[1:]
-    untranslated = [e for e in entries if re.search(r'msgstr(\[0\])? ""\s*$', e.strip())]
+    # an empty translation is `msgstr ""` (or `msgstr[n] ""`) with no continuation line after it
+    untranslated = [e for e in entries if re.search(r'^msgstr(\[\d+\])? ""\n(?!")', e + "\n", re.M)]
     assert "#, fuzzy" not in po
     assert untranslated == []
     assert len(entries) > 300
