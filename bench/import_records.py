@@ -89,6 +89,11 @@ def generate(path: Path, rows: int, seed: int) -> None:
                 value = str(rng.randint(1, 6))
             elif kind == "commitment":
                 value = rng.choice(["pending", "fulfilled", "fulfilled", "breached"])
+            penalty_class = (
+                rng.choice(["minor", "general", "general", "serious"]) if kind == "penalty" else ""
+            )
+            has_amount = kind in ("penalty", "utility_payment")
+            amount = f"{rng.randint(100, 200000)}.00" if has_amount else ""
             writer.writerow(
                 [
                     f"R{n:09d}",
@@ -98,8 +103,8 @@ def generate(path: Path, rows: int, seed: int) -> None:
                     DEPARTMENTS[kind],
                     f"东文〔{decided.year}〕{n}号",
                     decided.isoformat(),
-                    rng.choice(["minor", "general", "general", "serious"]) if kind == "penalty" else "",
-                    f"{rng.randint(100, 200000)}.00" if kind in ("penalty", "utility_payment") else "",
+                    penalty_class,
+                    amount,
                     value,
                     "",
                     "抽样生成的记录内容，用于性能测试。",
@@ -110,7 +115,7 @@ def generate(path: Path, rows: int, seed: int) -> None:
 def run_import(path: Path, env: dict[str, str]) -> tuple[float, dict[str, int], int]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 - our own interpreter and manage.py
         [sys.executable, "manage.py", "import_credit_records", str(path), "--json"],
         cwd=ROOT,
         env=env,

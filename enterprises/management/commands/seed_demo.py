@@ -1,4 +1,9 @@
-"""Demo data: one login per role plus a handful of Dongguan enterprises. Safe to run repeatedly."""
+"""Demo data: one login per role plus a handful of Dongguan enterprises. Safe to run repeatedly.
+
+`--enterprises N [--seed S]` adds a synthetic Dongguan of N enterprises with their persons,
+shareholdings and credit records (see enterprises/synthetic.py). A seed's city is written once:
+when its first enterprise already exists the command says so and writes nothing, whatever N is.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,11 @@ from decimal import Decimal
 from typing import Any
 
 from allauth.account.models import EmailAddress
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from banks.models import Bank, BankMembership, BankRole, Branch
-from enterprises import reference, resident_id, uscc
+from enterprises import reference, resident_id, synthetic, uscc
 from enterprises.models import Enterprise, EnterpriseMembership, EnterpriseRole
 from xinyidai.core.models import PlatformRole, User
 
@@ -75,9 +80,30 @@ ACCOUNTS = [
 
 
 class Command(BaseCommand):
-    help = "Create the demo accounts (one per role) and a handful of enterprises; idempotent."
+    help = (
+        "Create the demo accounts (one per role) and a handful of enterprises; idempotent. "
+        "With --enterprises N also a synthetic city of N enterprises for the seed --seed."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--enterprises",
+            type=int,
+            default=0,
+            metavar="N",
+            help="also generate a synthetic Dongguan of N enterprises (persons, shareholdings, "
+            "credit records); skipped when the city of this seed is already there",
+        )
+        parser.add_argument(
+            "--seed", type=int, default=2026, help="seed of the synthetic city (default 2026)"
+        )
+        parser.add_argument(
+            "--chunk-size", type=int, default=50_000, help="enterprises written per chunk"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["enterprises"] < 0 or options["seed"] < 0 or options["chunk_size"] < 1:
+            raise CommandError("--enterprises and --seed must be ≥ 0, --chunk-size ≥ 1")
         with transaction.atomic():
             firms = self._enterprises()
             bank, branch = self._bank()
@@ -95,6 +121,27 @@ class Command(BaseCommand):
                     user=users[email], defaults={"bank": bank, "branch": branch, "role": role}
                 )
         self._print(firms)
+        if options["enterprises"]:
+            self._city(options["enterprises"], options["seed"], options["chunk_size"])
+
+    def _city(self, n: int, seed: int, chunk_size: int) -> None:
+        progress = synthetic.progress_printer() if self.stdout.isatty() else None
+        result = synthetic.seed_city(n, seed, chunk_size=chunk_size, progress=progress)
+        if result.skipped:
+            uscc_code, name = result.marker
+            self.stdout.write(
+                f"合成数据已存在，未重复生成 / synthetic city already present (seed {seed}: "
+                f"{uscc_code} {name})"
+            )
+            return
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"合成数据 / synthetic city (seed {seed}): {result.enterprises} 家企业 "
+                f"enterprises, {result.persons} 名自然人 persons, {result.shareholdings} 条股权 "
+                f"shareholdings, {result.records} 条信用记录 credit records, "
+                f"{result.seconds:.1f} 秒 s"
+            )
+        )
 
     def _enterprises(self) -> list[Enterprise]:
         rng = random.Random(DEMO_SEED)

@@ -1,0 +1,130 @@
+"""Benchmark `seed_demo --enterprises N` against the configured database.
+
+Run it on a fresh database (the script migrates it first and refuses one that already holds a
+synthetic city), e.g.
+
+    DATABASE_URL=sqlite:////tmp/bench.db .venv/bin/python bench/seed.py --enterprises 10000
+
+    runuser -u postgres -- psql -c "CREATE DATABASE xinyidai_bench OWNER xinyidai"
+    DATABASE_URL=postgres://xinyidai:xinyidai@127.0.0.1:5432/xinyidai_bench \\
+        .venv/bin/python bench/seed.py            # 1,000,000 enterprises on PostgreSQL
+
+It prints the machine, the database, N, wall seconds, this process's CPU seconds, rows per table,
+the database size and the peak RSS of this process (resource.getrusage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import sys
+import time
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xinyidai.settings")
+os.environ.setdefault("DJANGO_DEBUG", "true")
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+    except (OSError, StopIteration):
+        mem_kb = 0
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024 / 1024:.1f} GiB RAM, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+
+
+def main() -> int:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from enterprises.models import CreditRecord, Enterprise, Person, Shareholding
+
+    postgres = connection.vendor == "postgresql"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--enterprises", type=int, default=1_000_000 if postgres else 10_000)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--chunk-size", type=int, default=50_000)
+    args = parser.parse_args()
+
+    call_command("migrate", verbosity=0)
+    models: dict[str, Any] = {
+        "enterprises": Enterprise,
+        "persons": Person,
+        "shareholdings": Shareholding,
+        "credit records": CreditRecord,
+    }
+    before = {name: model.objects.count() for name, model in models.items()}
+    if Shareholding.objects.exists():
+        print("refusing: this database already holds a synthetic city; use a fresh one")
+        return 2
+
+    database = connection.settings_dict["NAME"]
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            version = (cursor.fetchone() or ("?",))[0]
+        engine = f"PostgreSQL {version} ({database})"
+    else:
+        import sqlite3
+
+        engine = f"SQLite {sqlite3.sqlite_version} ({database})"
+    print(f"machine : {machine()}")
+    print(f"database: {engine}")
+    print(f"N       : {args.enterprises:,} enterprises, seed {args.seed}")
+
+    out = StringIO()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = usage.ru_utime + usage.ru_stime
+    started = time.perf_counter()
+    call_command(
+        "seed_demo",
+        enterprises=args.enterprises,
+        seed=args.seed,
+        chunk_size=args.chunk_size,
+        stdout=out,
+        stderr=sys.stderr,
+    )
+    seconds = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime - cpu_before
+    print(out.getvalue().strip().splitlines()[-1])
+    print(f"seconds : {seconds:.1f} (seed_demo including the demo accounts)")
+    print(f"CPU     : {cpu:.1f} s in this process ({cpu / seconds:.0%} of one core)")
+    for name, model in models.items():
+        rows = model.objects.count() - before[name]
+        print(f"  {name:<15} {rows:>12,}")
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+            size = (cursor.fetchone() or ("?",))[0]
+    else:
+        size = f"{Path(database).stat().st_size / 2**20:.0f} MB"
+    print(f"db size : {size}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"peak RSS: {peak:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
