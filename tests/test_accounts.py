@@ -127,6 +127,19 @@ def test_set_platform_role_command(plain_user: Any, enterprise_owner: Any) -> No
         call_command("set_platform_role", enterprise_owner.email, "credit_office")
     with pytest.raises(CommandError, match="no user"):
         call_command("set_platform_role", "ghost@example.com", "none")
+    feed = UserFactory.create(email="feed@hrss.dg.gov.cn")
+    with pytest.raises(CommandError, match="needs --department"):
+        call_command("set_platform_role", feed.email, "data_source")
+    call_command(
+        "set_platform_role",
+        feed.email,
+        "data_source",
+        "--department",
+        "东莞市人社局",
+        stdout=StringIO(),
+    )
+    feed.refresh_from_db()
+    assert (feed.platform_role, feed.department) == ("data_source", "东莞市人社局")
 
 
 def test_english_catalogue_is_complete() -> None:
