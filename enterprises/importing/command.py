@@ -37,7 +37,9 @@ class ImportCommand(BaseCommand, metaclass=ABCMeta):
         path: Path = options["file"]
         progress = Progress(path.name)
         try:
-            result = self.run(open_source(path), progress, options)
+            source = open_source(path)
+            progress.done_share = source.done
+            result = self.run(source, progress, options)
         except Unreadable as exc:
             progress.done()
             self.stderr.write(f"无法导入 {path}：{exc}")

@@ -6,7 +6,7 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -37,6 +37,8 @@ class Source:
     rows: Iterator[Row]
     encoding: str = ""
     extra_columns: list[str] = field(default_factory=list)
+    # share of the input consumed so far (0..1), for a progress bar; None when unknown
+    done: Callable[[], float] | None = None
 
 
 def _cell(value: Any) -> str:
@@ -160,9 +162,12 @@ def open_xlsx(path: Path) -> Source:
     columns = _normalise_header([_cell(v) for v in header])
     while columns and not columns[-1]:
         columns.pop()
+    total = max((sheet.max_row or 1) - 1, 1)
+    seen = [0]
 
     def rows() -> Iterator[Row]:
         for number, values in enumerate(iterator, start=1):
+            seen[0] = number
             cells = [_cell(v) for v in values]
             if not any(cells):
                 continue
@@ -177,7 +182,7 @@ def open_xlsx(path: Path) -> Source:
             yield row
         workbook.close()
 
-    return Source(columns, rows(), encoding="xlsx")
+    return Source(columns, rows(), encoding="xlsx", done=lambda: min(seen[0] / total, 1.0))
 
 
 def open_jsonl(stream: IO[bytes]) -> Source:
@@ -236,9 +241,10 @@ def open_source(path: Path) -> Source:
     if suffix in (".xlsx", ".xlsm") or magic == b"PK\x03\x04":
         return open_xlsx(path)
     stream = path.open("rb")
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        return open_jsonl(stream)
-    return open_csv(stream)
+    source = open_jsonl(stream) if suffix in (".jsonl", ".ndjson", ".json") else open_csv(stream)
+    size = max(path.stat().st_size, 1)
+    source.done = lambda: min(stream.tell() / size, 1.0)
+    return source
 
 
 def rows_from_dicts(records: list[Any]) -> Source:

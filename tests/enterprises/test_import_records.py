@@ -516,3 +516,17 @@ def test_batch_api_limits_and_roles(
     )
     assert office.status_code == 403
     assert not CreditRecord.objects.exists()
+
+
+def test_progress_bar_shows_share_of_file_and_rate(write: Callable[..., Path]) -> None:
+    from enterprises.importing.progress import Progress
+    from enterprises.importing.sources import open_source
+
+    source = open_source(write("\n".join([HEADER, *(line(str(n)) for n in range(2000))])))
+    assert source.done is not None
+    for _ in source.rows:
+        pass
+    progress = Progress("records.csv", stream=io.StringIO(), done=source.done)
+    text = progress.line(2000, elapsed=0.5)
+    assert "100%" in text and "4,000 行/秒" in text and "2,000 行" in text
+    assert progress.enabled is False  # not a terminal: nothing is written
