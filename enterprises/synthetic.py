@@ -28,7 +28,8 @@ from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any, Generic, Protocol, TypeVar
 
 from enterprises import reference, resident_id
@@ -706,6 +707,10 @@ RECORD_COLUMNS = (
 )
 
 
+# days from decision to upload: mostly within a week, a tail of late reporting
+UPLOAD_LAG_DAYS = (1, 1, 2, 2, 2, 3, 3, 4, 5, 6, 7, 8, 9, 12, 16, 25, 40)
+
+
 def _split_shares(rng: random.Random, count: int, total: int) -> list[int]:
     """`count` positive shares summing to exactly `total` (0.0001 % units), the largest first;
     mostly whole percents as registrations show them, the last taking the remainder."""
@@ -735,13 +740,16 @@ class CityGenerator:
         now: Any = "",
         today: date | None = None,
         resolver: Resolver | None = None,
+        stamp: Callable[[datetime], Any] = datetime.isoformat,
     ):
         if n < 1:
             raise ValueError("n must be at least 1")
         self.n, self.seed = n, seed
         self.ids = ids or Ids()
         self.now = now
+        self.stamp = stamp
         self.today = today or DATA_AS_OF
+        self.now_utc = datetime.combine(self.today, dt_time(2, 0), tzinfo=UTC)
         self.resolver: Resolver = resolver or _NoDatabase()
         root = random.Random(f"xinyidai-city:{seed}")
         self.rng = random.Random(root.getrandbits(64))  # firms and the graph
@@ -1246,6 +1254,11 @@ class CityGenerator:
             record_type, penalty_class, decision_date, valid_until
         )
         raw.setdefault("数据来源单位", department)
+        # departments report most decisions within a week, some late (the quality report's
+        # timeliness); received at 10:00 Beijing time, never after today
+        lag = self.record_rng.choice(UPLOAD_LAG_DAYS)
+        arrival = datetime.combine(decision_date, dt_time(2, 0), tzinfo=UTC) + timedelta(days=lag)
+        received = self.stamp(min(arrival, self.now_utc))
         row = (
             self.next_record_id,
             firm.id,
@@ -1270,8 +1283,8 @@ class CityGenerator:
             "expired" if maximum is not None and maximum < self.today else "active",
             json.dumps(raw, ensure_ascii=False),
             record_content_hash(fields),
-            self.now,
-            self.now,
+            received,
+            received,
         )
         self.next_record_id += 1
         self.counts["records"] += 1
@@ -1670,6 +1683,7 @@ def seed_city(
             seed,
             ids=ids,
             now=now.isoformat() if postgres else connection.ops.adapt_datetimefield_value(now),
+            stamp=datetime.isoformat if postgres else connection.ops.adapt_datetimefield_value,
             today=timezone.localdate(),
             resolver=sink,
         )
