@@ -27,20 +27,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-HEADER = [
-    "source_record_id",
-    "uscc",
-    "enterprise_name",
-    "record_type",
-    "source_department",
-    "document_number",
-    "decision_date",
-    "penalty_class",
-    "amount",
-    "value",
-    "valid_until",
-    "content",
-]
 TYPES = [
     ("license", 30),
     ("penalty", 20),
@@ -69,6 +55,7 @@ DEPARTMENTS = {
 
 def generate(path: Path, rows: int, seed: int) -> None:
     from enterprises import uscc
+    from enterprises.importing.records import COLUMNS
 
     rng = random.Random(seed)
     codes = [uscc.generate(rng) for _ in range(max(rows // 5, 1))]
@@ -76,7 +63,7 @@ def generate(path: Path, rows: int, seed: int) -> None:
     start = date(2023, 1, 1)
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(HEADER)
+        writer.writerow(COLUMNS)
         for n in range(rows):
             kind = rng.choice(kinds)
             decided = start + timedelta(days=rng.randrange(1000))

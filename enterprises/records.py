@@ -27,6 +27,20 @@ HASHED_FIELDS = (
 )
 
 
+# Columns written for a record by bulk writers (importer and synthetic city), in this order.
+STORED_COLUMNS = (
+    "enterprise_id",
+    *HASHED_FIELDS,
+    "publish_min_until",
+    "publish_max_until",
+    "status",
+    "raw",
+    "content_hash",
+    "created_at",
+    "updated_at",
+)
+
+
 def record_content_hash(fields: dict[str, Any]) -> str:
     """SHA-256 of the business fields in canonical JSON: equal hashes mean nothing changed."""
     canonical = json.dumps(

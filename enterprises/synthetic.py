@@ -35,7 +35,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from enterprises import reference, resident_id
 from enterprises.persons import person_id_hash, person_mask
 from enterprises.publication import publication_window
-from enterprises.records import record_content_hash
+from enterprises.records import STORED_COLUMNS, record_content_hash
 from enterprises.uscc import CHARSET, check_character, organization_check_character
 from xinyidai.core import crypto
 
@@ -678,33 +678,7 @@ SHAREHOLDING_COLUMNS = (
     "as_of",
     "source",
 )
-RECORD_COLUMNS = (
-    "id",
-    "enterprise_id",
-    "uscc",
-    "enterprise_name",
-    "record_type",
-    "source_department",
-    "source_record_id",
-    "document_number",
-    "decision_date",
-    "penalty_class",
-    "amount",
-    "value",
-    "year",
-    "months_paid",
-    "months_arrears",
-    "fulfilment",
-    "valid_until",
-    "content",
-    "publish_min_until",
-    "publish_max_until",
-    "status",
-    "raw",
-    "content_hash",
-    "created_at",
-    "updated_at",
-)
+RECORD_COLUMNS = ("id", *STORED_COLUMNS)
 
 
 # days from decision to upload: mostly within a week, a tail of late reporting

@@ -87,6 +87,77 @@ def parse_decimal(text: str) -> Decimal | None:
     return value if value.is_finite() else None
 
 
+class RowChecks:
+    """The checks every import shares, collecting errors for one row."""
+
+    def __init__(self, number: int, today: date):
+        self.number = number
+        self.today = today
+        self.errors: list[RowError] = []
+
+    def fail(self, field: str, code: str, message: str) -> None:
+        self.errors.append(RowError(self.number, field, code, message))
+
+    def present(self, values: dict[str, str], required: list[str], limits: dict[str, int]) -> None:
+        for name in required:
+            if not values[name]:
+                self.fail(name, "required", _("缺少必填字段 %(field)s") % {"field": name})
+        for name, limit in limits.items():
+            if len(values[name]) > limit:
+                self.fail(
+                    name,
+                    "too_long",
+                    _("%(field)s 超过 %(limit)d 个字符（实际 %(length)d 个）")
+                    % {"field": name, "limit": limit, "length": len(values[name])},
+                )
+
+    def uscc(self, text: str) -> str:
+        if not text:
+            return ""
+        result = uscc.check(text)
+        if result.valid and result.normalized:
+            return result.normalized
+        for problem in result.errors:
+            self.fail("uscc", problem.code, problem.message)
+        return ""
+
+    def date(self, text: str, field: str, *, future_ok: bool = False) -> date | None:
+        if not text:
+            return None
+        parsed = parse_date(text)
+        if parsed is None:
+            self.fail(
+                field,
+                "invalid_date",
+                _("日期无效：“%(value)s”，应为 YYYY-MM-DD") % {"value": text[:50]},
+            )
+            return None
+        if parsed < EARLIEST:
+            message = _("日期早于 1949-10-01：%(value)s") % {"value": text}
+            self.fail(field, "impossible_date", message)
+            return None
+        if not future_ok and parsed > self.today:
+            self.fail(field, "future_date", _("日期晚于今天：%(value)s") % {"value": text})
+            return None
+        return parsed
+
+    def amount(self, text: str, field: str) -> Decimal | None:
+        if not text:
+            return None
+        amount = parse_decimal(text)
+        if amount is None:
+            self.fail(
+                field, "invalid_number", _("金额不是有效数字：“%(value)s”") % {"value": text[:50]}
+            )
+        elif amount < 0:
+            self.fail(field, "negative_amount", _("金额不能为负数"))
+        elif amount > MAX_AMOUNT:
+            self.fail(field, "too_large", _("金额超出范围"))
+        else:
+            return amount.quantize(Decimal("0.01"))
+        return None
+
+
 def _digest(department: str, record_id: str) -> int:
     raw = f"{department}\x1f{record_id}".encode()
     return int.from_bytes(hashlib.blake2b(raw, digest_size=16).digest(), "big")
@@ -104,11 +175,8 @@ class RecordValidator:
     def validate(
         self, number: int, raw: dict[str, str]
     ) -> tuple[dict[str, Any] | None, list[RowError]]:
-        errors: list[RowError] = []
-
-        def fail(field: str, code: str, message: str) -> None:
-            errors.append(RowError(number, field, code, message))
-
+        checks = RowChecks(number, self.today)
+        fail = checks.fail
         values = {k: (raw.get(k) or "").strip() for k in COLUMNS}
         if self.source_department:
             given = values["source_department"]
@@ -120,26 +188,8 @@ class RecordValidator:
                     % {"given": given, "expected": self.source_department},
                 )
             values["source_department"] = self.source_department
-        for name in REQUIRED:
-            if not values[name]:
-                fail(name, "required", _("缺少必填字段 %(field)s") % {"field": name})
-        for name, limit in MAX_LENGTH.items():
-            if len(values[name]) > limit:
-                fail(
-                    name,
-                    "too_long",
-                    _("%(field)s 超过 %(limit)d 个字符（实际 %(length)d 个）")
-                    % {"field": name, "limit": limit, "length": len(values[name])},
-                )
-
-        code = ""
-        if values["uscc"]:
-            result = uscc.check(values["uscc"])
-            if result.valid and result.normalized:
-                code = result.normalized
-            else:
-                for problem in result.errors:
-                    fail("uscc", problem.code, problem.message)
+        checks.present(values, REQUIRED, MAX_LENGTH)
+        code = checks.uscc(values["uscc"])
 
         record_type = ""
         if values["record_type"]:
@@ -155,8 +205,8 @@ class RecordValidator:
                     },
                 )
 
-        decision_date = self._date(values["decision_date"], "decision_date", fail)
-        valid_until = self._date(values["valid_until"], "valid_until", fail, future_ok=True)
+        decision_date = checks.date(values["decision_date"], "decision_date")
+        valid_until = checks.date(values["valid_until"], "valid_until", future_ok=True)
         if decision_date and valid_until and valid_until < decision_date:
             fail("valid_until", "invalid_range", _("有效期至早于决定日期"))
 
@@ -173,21 +223,7 @@ class RecordValidator:
         elif record_type == RecordType.PENALTY:
             fail("penalty_class", "required", _("行政处罚记录必须填写处罚类别 penalty_class"))
 
-        amount = None
-        if values["amount"]:
-            amount = parse_decimal(values["amount"])
-            if amount is None:
-                fail(
-                    "amount",
-                    "invalid_number",
-                    _("金额不是有效数字：“%(value)s”") % {"value": values["amount"][:50]},
-                )
-            elif amount < 0:
-                fail("amount", "negative_amount", _("金额不能为负数"))
-            elif amount > MAX_AMOUNT:
-                fail("amount", "too_large", _("金额超出范围"))
-            else:
-                amount = amount.quantize(Decimal("0.01"))
+        amount = checks.amount(values["amount"], "amount")
 
         typed = self._typed_value(record_type, values["value"], decision_date, fail)
 
@@ -200,11 +236,11 @@ class RecordValidator:
                     "duplicate_in_file",
                     _("与第 %(row)d 行的来源记录编号重复") % {"row": first},
                 )
-            elif not errors:
+            elif not checks.errors:
                 self.seen[key] = number
 
-        if errors:
-            return None, errors
+        if checks.errors:
+            return None, checks.errors
         assert decision_date is not None
         return {
             "uscc": code,
@@ -220,25 +256,6 @@ class RecordValidator:
             "content": values["content"],
             **typed,
         }, []
-
-    def _date(self, text: str, field: str, fail: Any, *, future_ok: bool = False) -> date | None:
-        if not text:
-            return None
-        parsed = parse_date(text)
-        if parsed is None:
-            fail(
-                field,
-                "invalid_date",
-                _("日期无效：“%(value)s”，应为 YYYY-MM-DD") % {"value": text[:50]},
-            )
-            return None
-        if parsed < EARLIEST:
-            fail(field, "impossible_date", _("日期早于 1949-10-01：%(value)s") % {"value": text})
-            return None
-        if not future_ok and parsed > self.today:
-            fail(field, "future_date", _("日期晚于今天：%(value)s") % {"value": text})
-            return None
-        return parsed
 
     def _typed_value(
         self, record_type: str, text: str, decision_date: date | None, fail: Any

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from enterprises import reference, resident_id, uscc
-from enterprises.importing.records import EARLIEST, RowError, parse_date, parse_decimal
+from enterprises import reference, resident_id
+from enterprises.importing.records import RowChecks, RowError
 from enterprises.importing.run import ImportResult
 from enterprises.importing.sources import Source, Unreadable
 from enterprises.importing.writer import link_orphan_records
@@ -61,73 +60,19 @@ CHUNK = 2000
 def validate_enterprise_row(
     number: int, raw: dict[str, str], today: date, seen: dict[str, int]
 ) -> tuple[dict[str, Any] | None, list[RowError]]:
-    errors: list[RowError] = []
-
-    def fail(field: str, code: str, message: str) -> None:
-        errors.append(RowError(number, field, code, message))
-
+    checks = RowChecks(number, today)
+    fail = checks.fail
     v = {k: (raw.get(k) or "").strip() for k in COLUMNS}
-    for name in REQUIRED:
-        if not v[name]:
-            fail(name, "required", _("缺少必填字段 %(field)s") % {"field": name})
-    for name, limit in MAX_LENGTH.items():
-        if len(v[name]) > limit:
-            fail(
-                name,
-                "too_long",
-                _("%(field)s 超过 %(limit)d 个字符（实际 %(length)d 个）")
-                % {"field": name, "limit": limit, "length": len(v[name])},
-            )
-    code = ""
-    if v["uscc"]:
-        result = uscc.check(v["uscc"])
-        if result.valid and result.normalized:
-            code = result.normalized
-            if code in seen:
-                fail(
-                    "uscc",
-                    "duplicate_in_file",
-                    _("与第 %(row)d 行的统一社会信用代码重复") % {"row": seen[code]},
-                )
-        else:
-            for problem in result.errors:
-                fail("uscc", problem.code, problem.message)
-    established = None
-    if v["established_date"]:
-        established = parse_date(v["established_date"])
-        if established is None:
-            fail(
-                "established_date",
-                "invalid_date",
-                _("日期无效：“%(value)s”，应为 YYYY-MM-DD") % {"value": v["established_date"][:50]},
-            )
-        elif established < EARLIEST:
-            fail(
-                "established_date",
-                "impossible_date",
-                _("日期早于 1949-10-01：%(value)s") % {"value": v["established_date"]},
-            )
-        elif established > today:
-            fail(
-                "established_date",
-                "future_date",
-                _("日期晚于今天：%(value)s") % {"value": v["established_date"]},
-            )
-    capital: Decimal | None = None
-    if v["registered_capital"]:
-        capital = parse_decimal(v["registered_capital"])
-        if capital is None:
-            fail(
-                "registered_capital",
-                "invalid_number",
-                _("金额不是有效数字：“%(value)s”") % {"value": v["registered_capital"][:50]},
-            )
-        elif capital < 0:
-            fail("registered_capital", "negative_amount", _("金额不能为负数"))
-        elif capital >= Decimal("1e16"):
-            fail("registered_capital", "too_large", _("金额超出范围"))
-        else:
-            capital = capital.quantize(Decimal("0.01"))
+    checks.present(v, REQUIRED, MAX_LENGTH)
+    code = checks.uscc(v["uscc"])
+    if code in seen:
+        fail(
+            "uscc",
+            "duplicate_in_file",
+            _("与第 %(row)d 行的统一社会信用代码重复") % {"row": seen[code]},
+        )
+    established = checks.date(v["established_date"], "established_date")
+    capital = checks.amount(v["registered_capital"], "registered_capital")
     section = division = ""
     industry = v["industry_code"].upper()
     if industry:
@@ -172,8 +117,8 @@ def validate_enterprise_row(
         except ValueError as exc:
             # the message never repeats the number itself
             fail("legal_rep_id", "invalid_resident_id", str(exc))
-    if errors:
-        return None, errors
+    if checks.errors:
+        return None, checks.errors
     seen[code] = number
     return {
         "uscc": code,

@@ -19,35 +19,10 @@ from django.utils import timezone
 
 from enterprises.models import CreditRecord, Enterprise, RecordStatus
 from enterprises.publication import publication_window
-from enterprises.records import record_content_hash
+from enterprises.records import STORED_COLUMNS, record_content_hash
 
 TABLE = CreditRecord._meta.db_table
-INSERT_COLUMNS = [
-    "enterprise_id",
-    "uscc",
-    "enterprise_name",
-    "record_type",
-    "source_department",
-    "source_record_id",
-    "document_number",
-    "decision_date",
-    "penalty_class",
-    "amount",
-    "value",
-    "year",
-    "months_paid",
-    "months_arrears",
-    "fulfilment",
-    "valid_until",
-    "content",
-    "publish_min_until",
-    "publish_max_until",
-    "status",
-    "raw",
-    "content_hash",
-    "created_at",
-    "updated_at",
-]
+INSERT_COLUMNS = list(STORED_COLUMNS)
 # On update the creation time stays; status is recomputed only while the record is merely
 # active or expired (a repaired record or one under objection keeps its state).
 _KEPT = ("source_department", "source_record_id", "created_at", "status")
