@@ -1,7 +1,8 @@
 """Identity of natural persons without keeping their resident ID numbers.
 
-A person is known by a salted HMAC-SHA256 of the resident ID (the key is derived from
-SECRET_KEY, so a leaked table cannot be reversed by hashing every possible number without it)
+A person is known by a salted HMAC-SHA256 of the resident ID (the key is PERSON_ID_KEY, kept
+apart from SECRET_KEY so that rotating the secret key does not orphan every person; a leaked
+table cannot be reversed by hashing every possible number without it)
 and shown by the masked number. Everyone who creates or looks up a `Person` goes through these
 two functions so that the same number always gives the same row.
 """
@@ -17,15 +18,15 @@ from enterprises import resident_id
 
 
 @cache
-def _key(secret_key: str) -> bytes:
-    return ("person-id:" + secret_key).encode()
+def _key(person_id_key: str) -> bytes:
+    return ("person-id:" + person_id_key).encode()
 
 
 def person_id_hash(number: str) -> str:
     """Hex HMAC-SHA256 of the normalised resident ID (full-width digits, spaces and a lower-case
     x are normalised first, so every spelling of one number gives one hash)."""
     return hmac.new(
-        _key(settings.SECRET_KEY), resident_id.normalize(number).encode(), "sha256"
+        _key(settings.PERSON_ID_KEY), resident_id.normalize(number).encode(), "sha256"
     ).hexdigest()
 
 

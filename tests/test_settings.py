@@ -27,6 +27,7 @@ _CONTROLLED = (
     "MFA_ENFORCED",
     "CLAIM_AUTO_APPROVE",
     "FIELD_ENCRYPTION_KEY",
+    "PERSON_ID_KEY",
     "CELERY_*",
 )
 
@@ -100,6 +101,7 @@ def _production_env() -> dict[str, str]:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(45),  # 60 characters
         "DJANGO_ALLOWED_HOSTS": "xinyidai.example.cn",
         "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "PERSON_ID_KEY": secrets.token_urlsafe(32),
     }
 
 

@@ -198,6 +198,11 @@ INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 if PRODUCTION and not FIELD_ENCRYPTION_KEY:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be set in production")
+# Key of the salted hash that identifies natural persons (their resident IDs are never stored).
+# Unlike the secret key it must never change: every person would become a stranger.
+PERSON_ID_KEY = env.str("PERSON_ID_KEY", default="" if PRODUCTION else "dev-person-id-key")
+if PRODUCTION and len(PERSON_ID_KEY) < 32:
+    raise ImproperlyConfigured("PERSON_ID_KEY must be set to 32+ random characters in production")
 CREDIT_OFFICE_EMAIL = env.str("CREDIT_OFFICE_EMAIL", default="office@example.com")
 # Files the credit office uploads wait here until their import task has run.
 IMPORT_UPLOAD_DIR = env.str("IMPORT_UPLOAD_DIR", default=str(BASE_DIR / "var" / "uploads"))
