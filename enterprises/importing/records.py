@@ -111,14 +111,14 @@ class RowChecks:
                     % {"field": name, "limit": limit, "length": len(values[name])},
                 )
 
-    def uscc(self, text: str) -> str:
+    def uscc(self, text: str, field: str = "uscc") -> str:
         if not text:
             return ""
         result = uscc.check(text)
         if result.valid and result.normalized:
             return result.normalized
         for problem in result.errors:
-            self.fail("uscc", problem.code, problem.message)
+            self.fail(field, problem.code, problem.message)
         return ""
 
     def date(self, text: str, field: str, *, future_ok: bool = False) -> date | None:
