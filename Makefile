@@ -46,7 +46,7 @@ install:
 run: install
 	mkdir -p var/staticfiles
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --enterprises 2000
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 services:

@@ -4,8 +4,10 @@ from django.http import HttpRequest
 from enterprises.models import (
     Enterprise,
     EnterpriseClaim,
+    EnterpriseGrade,
     EnterpriseInvitation,
     EnterpriseMembership,
+    ScoreScheme,
 )
 
 
@@ -48,3 +50,28 @@ class EnterpriseInvitationAdmin(admin.ModelAdmin):
     search_fields = ["email", "enterprise__name"]
     exclude = ["token"]
     raw_id_fields = ["enterprise", "invited_by", "accepted_by"]
+
+
+@admin.register(ScoreScheme)
+class ScoreSchemeAdmin(admin.ModelAdmin):
+    """Schemes are versioned data: a published version is never edited, a new one is added."""
+
+    list_display = ["version", "name", "is_active", "created_at"]
+    readonly_fields = ["created_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return ["version", "definition", "created_at"] if obj is not None else ["created_at"]
+
+
+@admin.register(EnterpriseGrade)
+class EnterpriseGradeAdmin(admin.ModelAdmin):
+    list_display = ["enterprise", "grade", "score", "scheme_version", "computed_at", "is_current"]
+    list_filter = ["grade", "is_current", "scheme_version"]
+    search_fields = ["enterprise__uscc", "enterprise__name"]
+    raw_id_fields = ["enterprise"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from enterprises import reference, uscc
-from enterprises.models import ClaimStatus, EnterpriseRole, EnterpriseStatus
+from enterprises.models import ClaimStatus, EnterpriseRole, EnterpriseStatus, RecordType
 
 
 class UsccField(forms.CharField):
@@ -75,3 +75,10 @@ class ClaimFilterForm(forms.Form):
         required=False,
         choices=[("open", _("待处理")), ("", _("全部")), *ClaimStatus.choices],
     )
+
+
+class RecordFilterForm(forms.Form):
+    record_type = forms.ChoiceField(
+        label=_("记录类型"), required=False, choices=[("", _("全部")), *RecordType.choices]
+    )
+    year = forms.IntegerField(label=_("年份"), required=False, min_value=1949, max_value=2100)

@@ -466,3 +466,81 @@ class ImportRejection(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.row} {self.field} {self.code}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Credit grading (信用评价): the scorecard as versioned data, and the grades computed from it.
+# The engine lives in enterprises/scoring.py; the default scheme is documented in docs/SCORING.md.
+# ---------------------------------------------------------------------------------------------
+class ScoreScheme(models.Model):
+    """One version of the scorecard: indicator tree, weights, leaf rules, grade thresholds and
+    hard rules, all as data. A version never changes once grades refer to it; a new version is a
+    new row."""
+
+    version = models.CharField(_("版本"), max_length=20, unique=True)
+    name = models.CharField(_("名称"), max_length=200)
+    definition = models.JSONField(_("指标体系定义"))
+    is_active = models.BooleanField(_("当前启用"), default=False)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("评价方案")
+        verbose_name_plural = _("评价方案")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="score_scheme_one_active"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.version}）"
+
+
+class CreditGrade(models.TextChoices):
+    A = "A", "A"
+    B = "B", "B"
+    C = "C", "C"
+    D = "D", "D"
+
+
+class EnterpriseGrade(models.Model):
+    """A computed grade. Regrading inserts new rows and clears `is_current` on the enterprise's
+    previous one, so the history stays; exactly one row per enterprise is current."""
+
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.CASCADE, related_name="grades", verbose_name=_("企业")
+    )
+    scheme_version = models.CharField(_("评价方案版本"), max_length=20)
+    score = models.PositiveSmallIntegerField(_("信用分"))
+    grade = models.CharField(_("信用等级"), max_length=1, choices=CreditGrade.choices)
+    dimension_scores = models.JSONField(_("维度得分"), default=dict)
+    reasons = models.JSONField(_("评价理由"), default=dict)
+    hard_rule = models.CharField(_("触发的否决规则"), max_length=40, blank=True)
+    digest = models.BigIntegerField(_("结果摘要"), default=0)
+    computed_at = models.DateTimeField(_("评价时间"), default=timezone.now)
+    is_current = models.BooleanField(_("当前有效"), default=True)
+
+    class Meta:
+        verbose_name = _("企业信用等级")
+        verbose_name_plural = _("企业信用等级")
+        ordering = ["-computed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enterprise"],
+                condition=Q(is_current=True),
+                name="grade_one_current_per_enterprise",
+            ),
+            models.CheckConstraint(condition=Q(score__lte=1000), name="grade_score_range"),
+        ]
+        indexes = [
+            # matching ranks current grades: WHERE is_current AND grade … ORDER BY score
+            models.Index(
+                fields=["grade", "score"],
+                condition=Q(is_current=True),
+                name="grade_current_grade_score",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise_id} {self.grade} {self.score}（{self.scheme_version}）"

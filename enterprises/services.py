@@ -26,6 +26,7 @@ from enterprises.models import (
     EnterpriseStatus,
     ImportBatch,
 )
+from enterprises.scoring import records_changed
 from enterprises.tasks import import_credit_file
 from xinyidai.core.audit import audit
 from xinyidai.core.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -116,6 +117,7 @@ def enterprise_create(
     with transaction.atomic():
         enterprise.save()
         link_orphan_records([code])
+        records_changed({enterprise.pk})
         audit(actor=actor, action="enterprise.created", obj=enterprise, data={"uscc": code})
     return enterprise
 

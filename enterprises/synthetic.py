@@ -1618,6 +1618,12 @@ class Summary:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def _graph_changed() -> None:
+    from enterprises.graph import bump_graph_version
+
+    bump_graph_version()
+
+
 def seed_city(
     n: int,
     seed: int,
@@ -1683,6 +1689,7 @@ def seed_city(
                 progress(chunk.stop, n, dict(generator.counts))
         write("shareholding", generator.late_shareholding_rows())
         sink.finish([m._meta.db_table for m in models])
+        transaction.on_commit(_graph_changed)
     counts = generator.counts
     summary.enterprises = counts["enterprises"]
     summary.persons = counts["persons"]

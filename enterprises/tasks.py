@@ -40,3 +40,26 @@ def import_credit_file(self: Task, *, batch_id: int, path: str) -> dict[str, int
         return {"error": str(exc)}
     Path(path).unlink(missing_ok=True)
     return {**result.counts()}
+
+
+@shared_task(bind=True, max_retries=2, default_retry_delay=300)
+def regrade_enterprises(
+    self: Task, enterprise_ids: list[int] | None = None, *, skip_unchanged: bool = False
+) -> dict[str, object]:
+    """Regrade the given enterprises (None = all) with the active scheme. Safe to run twice:
+    a regrade is one transaction, and with `skip_unchanged` a repeat writes nothing."""
+    from django.db import OperationalError
+
+    from enterprises.scoring import run_regrade
+
+    try:
+        stats = run_regrade(enterprise_ids, skip_unchanged=skip_unchanged)
+    except OperationalError as exc:  # lost connection, lock timeout: try again later
+        raise self.retry(exc=exc) from exc
+    return {
+        "scheme_version": stats.scheme_version,
+        "graded": stats.graded,
+        "written": stats.written,
+        "unchanged": stats.unchanged,
+        "grades": stats.grades,
+    }

@@ -12,6 +12,7 @@ urlpatterns = [
     path("invitations/<str:token>/", views.invitation_accept, name="enterprise_invitation_accept"),
     path("registry/", views.registry, name="enterprise_registry"),
     path("registry/<str:uscc_code>/", views.enterprise_detail, name="enterprise_detail"),
+    path("registry/<str:uscc_code>/portrait/", views.portrait_page, name="enterprise_portrait"),
     path("office/claims/", views.office_claims, name="office_claims"),
     path("office/claims/<int:pk>/", views.office_claim_decide, name="office_claim_decide"),
     path("quality/", quality_views.data_quality, name="data_quality"),

@@ -10,12 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from enterprises import selectors, services, uscc
+from enterprises import portrait, selectors, services, uscc
 from enterprises.forms import (
     ClaimFilterForm,
     ClaimForm,
     DecisionForm,
     EnterpriseInviteForm,
+    RecordFilterForm,
     RegistryFilterForm,
 )
 from enterprises.models import EnterpriseClaim, EnterpriseInvitation
@@ -231,4 +232,36 @@ def office_claim_decide(request: AuthedRequest, pk: int) -> HttpResponse:
         request,
         "enterprises/claim_review.html",
         {"claim": claim, "form": form, "history": history},
+    )
+
+
+@login_required
+def portrait_page(request: AuthedRequest, uscc_code: str) -> HttpResponse:
+    enterprise = selectors.enterprise_get(user=request.user, uscc=uscc_code)
+    if enterprise is None or not can_view_enterprise(request.user, enterprise):
+        raise Http404
+    filters = RecordFilterForm(request.GET or None)
+    record_type = year = None
+    if filters.is_valid():
+        record_type = filters.cleaned_data["record_type"] or None
+        year = filters.cleaned_data["year"]
+    timeline = Paginator(
+        portrait.records(
+            user=request.user, enterprise=enterprise, record_type=record_type or "", year=year
+        ),
+        PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
+    data = portrait.portrait(user=request.user, enterprise=enterprise)
+    return render(
+        request,
+        "enterprises/portrait.html",
+        {
+            "enterprise": enterprise,
+            "portrait": data,
+            "filters": filters,
+            "timeline": timeline,
+            "ownership": portrait.ownership_json(user=request.user, enterprise=enterprise),
+            "family": portrait.family_json(user=request.user, enterprise=enterprise),
+            "graph": portrait.graph_json(user=request.user, enterprise=enterprise),
+        },
     )

@@ -30,6 +30,16 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_graph_snapshot() -> Iterator[None]:
+    """Each test builds the ownership graph from its own rows."""
+    from enterprises import graph
+
+    graph.invalidate()
+    yield
+    graph.invalidate()
+
+
+@pytest.fixture(autouse=True)
 def _eager_tasks_and_clean_cache() -> Iterator[None]:
     """Unit tests run Celery tasks in-process with errors propagated; the worker integration
     test switches this off for itself."""

@@ -52,6 +52,11 @@ PAGES: dict[str, tuple[str, dict[str, int]]] = {
         expect(404, **ENTERPRISE_ROLES, **OFFICE),
     ),
     "other_enterprise_detail": ("/enterprises/registry/{other_uscc}/", expect(404, **OFFICE)),
+    "own_portrait": (
+        "/enterprises/registry/{uscc}/portrait/",
+        expect(404, **ENTERPRISE_ROLES, **OFFICE),
+    ),
+    "other_portrait": ("/enterprises/registry/{other_uscc}/portrait/", expect(404, **OFFICE)),
     "data_quality": ("/enterprises/quality/", expect(403, **OFFICE)),
     "imports": ("/enterprises/imports/", expect(403, credit_office=200)),
     "import_batch": ("/enterprises/imports/{batch}/", expect(403, credit_office=200)),
@@ -102,6 +107,18 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any] | None, dict[str, int]]] = {
         None,
         expect(404, anonymous=API_DENIED, **OFFICE),
     ),
+    **{
+        f"{what}_{whose}": (
+            "get",
+            f"/api/v1/enterprises/{{{key}}}/{what}/",
+            None,
+            expect(
+                404, anonymous=API_DENIED, **OFFICE, **(ENTERPRISE_ROLES if whose == "own" else {})
+            ),
+        )
+        for what in ("portrait", "graph", "ownership")
+        for whose, key in (("own", "uscc"), ("other", "other_uscc"))
+    },
     "enterprise_invite": (
         "post",
         "/api/v1/enterprises/{uscc}/invitations/",

@@ -143,6 +143,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "enterprises.tasks.expire_published_records",
         "schedule": crontab(hour=1, minute=30),
     },
+    # after the expiry: grades follow what is still published (only changed grades are written)
+    "regrade-enterprises": {
+        "task": "enterprises.tasks.regrade_enterprises",
+        "schedule": crontab(hour=2, minute=30),
+        "kwargs": {"enterprise_ids": None, "skip_unchanged": True},
+    },
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from enterprises.importing.run import ImportResult
 from enterprises.importing.sources import Source, Unreadable
 from enterprises.importing.writer import link_orphan_records
 from enterprises.models import Enterprise, EnterpriseStatus
+from enterprises.scoring import records_changed
 
 COLUMNS = [
     "uscc",
@@ -173,7 +174,15 @@ def import_enterprises(
         _upsert(pending, result)
         if dry_run:
             transaction.set_rollback(True)
+        elif result.created:
+            transaction.on_commit(_graph_changed)
     return result
+
+
+def _graph_changed() -> None:
+    from enterprises.graph import bump_graph_version
+
+    bump_graph_version()
 
 
 def _upsert(rows: list[dict[str, Any]], result: ImportResult) -> None:
@@ -201,3 +210,4 @@ def _upsert(rows: list[dict[str, Any]], result: ImportResult) -> None:
     result.updated += len(changed)
     if new:
         link_orphan_records([e.uscc for e in new])
+    records_changed({e.pk for e in (*new, *changed)})

@@ -15,6 +15,7 @@ from enterprises.importing.records import COLUMNS, REQUIRED, RecordValidator, Ro
 from enterprises.importing.sources import Source, Unreadable
 from enterprises.importing.writer import RecordWriter
 from enterprises.models import ImportBatch, ImportRejection
+from enterprises.scoring import records_changed
 from xinyidai.core.csvexport import safe_cell
 from xinyidai.core.models import User
 
@@ -118,6 +119,8 @@ def import_records(
             writer.counts.unchanged,
         )
         result.touched_enterprises = writer.touched_enterprises
+        if not dry_run:
+            records_changed(result.touched_enterprises)
         ImportRejection.objects.bulk_create(
             (
                 ImportRejection(

@@ -170,8 +170,8 @@ def _upsert(rows: list[tuple[int, dict[str, Any]]], result: ImportResult) -> Non
         for h, r in people.items()
         if h not in person_ids
     ]
-    for person in Person.objects.bulk_create(new_people, batch_size=1000):
-        person_ids[person.id_hash] = person.pk
+    for created in Person.objects.bulk_create(new_people, batch_size=1000):
+        person_ids[created.id_hash] = created.pk
     accepted: list[tuple[dict[str, Any], int | None, int | None, int]] = []
     for number, r in rows:
         target = enterprise_ids.get(r["target_uscc"])

@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from banks.api import views as bank_views
+from enterprises.api import portrait as portrait_views
 from enterprises.api import quality as quality_views
 from enterprises.api import records as record_views
 from enterprises.api import views as enterprise_views
@@ -18,6 +19,21 @@ urlpatterns = [
         "enterprises/<str:uscc>/",
         enterprise_views.EnterpriseDetailView.as_view(),
         name="api-enterprise-detail",
+    ),
+    path(
+        "enterprises/<str:uscc>/portrait/",
+        portrait_views.PortraitView.as_view(),
+        name="api-enterprise-portrait",
+    ),
+    path(
+        "enterprises/<str:uscc>/graph/",
+        portrait_views.GraphView.as_view(),
+        name="api-enterprise-graph",
+    ),
+    path(
+        "enterprises/<str:uscc>/ownership/",
+        portrait_views.OwnershipView.as_view(),
+        name="api-enterprise-ownership",
     ),
     path(
         "enterprises/<str:uscc>/invitations/",

@@ -20,6 +20,7 @@ from django.db import transaction
 from banks.models import Bank, BankMembership, BankRole, Branch
 from enterprises import reference, resident_id, synthetic, uscc
 from enterprises.models import Enterprise, EnterpriseMembership, EnterpriseRole
+from enterprises.scoring import run_regrade
 from xinyidai.core.models import PlatformRole, User
 
 DEMO_PASSWORD = "Xinyidai-demo-2026"
@@ -123,6 +124,9 @@ class Command(BaseCommand):
         self._print(firms)
         if options["enterprises"]:
             self._city(options["enterprises"], options["seed"], options["chunk_size"])
+        # every demo enterprise gets its credit grade (only changed grades are written again)
+        stats = run_regrade(skip_unchanged=True)
+        self.stdout.write(f"信用评价 / grades: {stats.written} 家企业更新 updated")
 
     def _city(self, n: int, seed: int, chunk_size: int) -> None:
         progress = synthetic.progress_printer() if self.stdout.isatty() else None
