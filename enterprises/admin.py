@@ -7,7 +7,9 @@ from enterprises.models import (
     EnterpriseGrade,
     EnterpriseInvitation,
     EnterpriseMembership,
+    KeyPersonnel,
     ScoreScheme,
+    Shareholding,
 )
 
 
@@ -75,3 +77,18 @@ class EnterpriseGradeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(Shareholding)
+class ShareholdingAdmin(admin.ModelAdmin):
+    list_display = ["target", "holder_enterprise", "holder_person", "share_percent", "as_of"]
+    search_fields = ["target__uscc", "target__name"]
+    raw_id_fields = ["target", "holder_enterprise", "holder_person"]
+
+
+@admin.register(KeyPersonnel)
+class KeyPersonnelAdmin(admin.ModelAdmin):
+    list_display = ["enterprise", "person", "role", "as_of"]
+    list_filter = ["role"]
+    search_fields = ["enterprise__uscc", "enterprise__name", "person__name"]
+    raw_id_fields = ["enterprise", "person"]

@@ -36,11 +36,12 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.sparse.linalg import spsolve
 
-from enterprises.models import Enterprise, Person, Shareholding
+from enterprises.models import Enterprise, KeyPersonnel, Person, PersonnelRole, Shareholding
 
 logger = logging.getLogger(__name__)
 
 UNIT = 1_000_000  # 100 % in units of 0.0001 %
+UNIT_PER_PERCENT = 10_000  # what the readers multiply the last column by
 CONTROL_UNITS = UNIT // 2  # control needs strictly more than this
 BENEFICIAL_PERCENT = Decimal("25")
 PERCENT_PLACES = Decimal("0.0001")
@@ -91,11 +92,12 @@ class Node(Party):
 
 @dataclass(slots=True)
 class Edge:
-    source: str  # Party.key of the holder
-    target: str  # Party.key of the enterprise held
-    share: float  # fraction, 0.5 for 50 %
-    percent: Decimal  # 4 places, as registered
-    kind: str = "shareholding"
+    source: str  # Party.key of the holder (or of the person, for key personnel)
+    target: str  # Party.key of the enterprise held (or run)
+    share: float  # fraction, 0.5 for 50 %; 0.0 for key personnel
+    percent: Decimal | None  # 4 places, as registered; None for key personnel
+    kind: str = "shareholding"  # or "personnel"
+    role: str = ""  # key personnel: legal_representative / director / supervisor / manager
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,9 @@ class FamilySummary:
     label: int
     enterprises: int
     persons: int
+
+
+_ROLE_NAMES = {role.value: role.name.lower() for role in PersonnelRole}
 
 
 def percent_of(fraction: float) -> Decimal:
@@ -490,6 +495,7 @@ class GraphSnapshot:
         units: Int32Array,
         *,
         version: int | None = None,
+        personnel: tuple[Int32Array, Int32Array, Int32Array] | None = None,
     ):
         self._enterprises, self._persons = enterprises, persons
         self.n_enterprises = len(enterprises.ids)
@@ -504,6 +510,19 @@ class GraphSnapshot:
         up.sort_indices()
         self.down: Any = down  # holder → target
         self.up: Any = up  # target → holder
+        # key personnel, person → enterprise with the role code (one role per pair: the lowest
+        # code, i.e. the legal representative before a director); never part of ownership
+        people, firms, roles = personnel or (np.empty(0, dtype=np.int32),) * 3
+        order = np.lexsort((roles, firms, people))
+        people, firms, roles = people[order], firms[order], roles[order]
+        first = np.ones(len(people), dtype=bool)
+        first[1:] = (people[1:] != people[:-1]) | (firms[1:] != firms[:-1])
+        runs = sparse.csr_array((roles[first], (people[first], firms[first])), shape=(n, n))
+        runs.sort_indices()
+        run_by = runs.T.tocsr()
+        run_by.sort_indices()
+        self.runs: Any = runs  # person → enterprise they hold a position in
+        self.run_by: Any = run_by  # enterprise → its key personnel
         self.version = version
         self.built_at = time.time()
         self.build_seconds = 0.0
@@ -550,7 +569,26 @@ class GraphSnapshot:
         columns = [np.concatenate(c) for c in zip(*parts, strict=True)] if parts else []
         del parts
         holders, targets, units = columns or [np.empty(0, dtype=np.int32)] * 3
-        graph = cls(enterprises, persons, holders, targets, units, version=version)
+        # key personnel through the same reader: (no firm, person, firm, role code as "share")
+        links = [
+            _map_edges(raw, enterprises, persons)
+            for raw in reader.edges(
+                qn(KeyPersonnel._meta.db_table),
+                (
+                    "NULL",
+                    column(KeyPersonnel, "person"),
+                    column(KeyPersonnel, "enterprise"),
+                    column(KeyPersonnel, "role"),
+                ),
+            )
+        ]
+        personnel = None
+        if links:
+            people, firms, codes = (np.concatenate(c) for c in zip(*links, strict=True))
+            personnel = (people, firms, (codes // UNIT_PER_PERCENT).astype(np.int32))
+        graph = cls(
+            enterprises, persons, holders, targets, units, version=version, personnel=personnel
+        )
         graph.build_seconds = time.perf_counter() - started
         logger.info(
             "graph snapshot built: %d enterprises, %d persons, %d edges in %.2f s",
@@ -642,7 +680,10 @@ class GraphSnapshot:
         if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
             raise ValueError(f"cap must be a positive integer, got {cap!r}")
         start = self.node_of(enterprise_id)
-        depth_of, edges, capped = self.walk(start, depth=depth, direction=direction, cap=cap)
+        links: dict[tuple[int, int], int] = {}
+        depth_of, edges, capped = self.walk(
+            start, depth=depth, direction=direction, cap=cap, links=links
+        )
         described = self._describe_many(list(depth_of))
         keys = {node: f"{row[0][0]}:{row[1]}" for node, row in described.items()}
         percent = _percent_of_units
@@ -657,28 +698,44 @@ class GraphSnapshot:
                     Edge(keys[holder], keys[target], share / UNIT, percent(share))
                     for (holder, target), share in edges.items()
                 ]
+                + [
+                    Edge(keys[who], keys[firm], 0.0, None, "personnel", _ROLE_NAMES[role])
+                    for (who, firm), role in links.items()
+                ]
             ),
             capped=capped,
         )
 
     def walk(
-        self, start: int, *, depth: int, direction: str, cap: int
+        self,
+        start: int,
+        *,
+        depth: int,
+        direction: str,
+        cap: int,
+        links: dict[tuple[int, int], int] | None = None,
     ) -> tuple[dict[int, int], dict[tuple[int, int], int], bool]:
         """Breadth-first walk from node `start`: {node: depth} in the order reached,
-        {(holder, target): units} among those nodes, and whether the cap cut the walk."""
-        sides: list[tuple[Any, bool]] = []  # (adjacency, whether it points at holders)
-        if direction in ("up", "both"):
-            sides.append((self.up, True))
-        if direction in ("down", "both"):
-            sides.append((self.down, False))
-        depth_of = {start: 0}
+        {(holder, target): units} among those nodes, and whether the cap cut the walk. With
+        `links` the walk also follows key personnel ("up" from a firm to the people who run it,
+        "down" from a person to the firms they run) and records {(person, firm): role} there."""
+        sides: list[tuple[Any, bool, dict[tuple[int, int], int]]] = []
         edges: dict[tuple[int, int], int] = {}
+        if direction in ("up", "both"):
+            sides.append((self.up, True, edges))
+            if links is not None:
+                sides.append((self.run_by, True, links))
+        if direction in ("down", "both"):
+            sides.append((self.down, False, edges))
+            if links is not None:
+                sides.append((self.runs, False, links))
+        depth_of = {start: 0}
         frontier = [start]
         kept: IntArray | None = None  # sorted nodes, once the cap is reached
         for level in range(1, depth + 1):
             reached: list[int] = []
             for node in frontier:
-                for matrix, upwards in sides:
+                for matrix, upwards, found in sides:
                     lo, hi = matrix.indptr[node : node + 2].tolist()
                     if lo == hi:
                         continue
@@ -691,7 +748,7 @@ class GraphSnapshot:
                                     break
                                 depth_of[other] = level
                                 reached.append(other)
-                            edges[(other, node) if upwards else (node, other)] = units[k]
+                            found[(other, node) if upwards else (node, other)] = units[k]
                         else:
                             continue
                         kept = np.sort(np.fromiter(depth_of, dtype=np.int64, count=len(depth_of)))
@@ -705,7 +762,7 @@ class GraphSnapshot:
                         segment, units_array = segment[inside], units_array[inside]
                     for other, share in zip(segment.tolist(), units_array.tolist(), strict=True):
                         if other in depth_of:
-                            edges[(other, node) if upwards else (node, other)] = share
+                            found[(other, node) if upwards else (node, other)] = share
             frontier = reached
             if not frontier:
                 break

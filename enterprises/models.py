@@ -303,6 +303,40 @@ class Shareholding(models.Model):
         return f"{holder} → {self.target} {self.share_percent}%"
 
 
+class PersonnelRole(models.IntegerChoices):
+    LEGAL_REPRESENTATIVE = 1, _("法定代表人")
+    DIRECTOR = 2, _("董事")
+    SUPERVISOR = 3, _("监事")
+    MANAGER = 4, _("经理")
+
+
+class KeyPersonnel(models.Model):
+    """Key personnel (主要人员): the second kind of link in the investment graph, next to
+    shareholdings. It shows who runs a firm; it never counts as ownership."""
+
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.CASCADE, related_name="key_personnel", verbose_name=_("企业")
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="positions", verbose_name=_("自然人")
+    )
+    role = models.PositiveSmallIntegerField(_("职务"), choices=PersonnelRole.choices)
+    as_of = models.DateField(_("数据日期"), null=True, blank=True)
+    source = models.CharField(_("来源"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("主要人员")
+        verbose_name_plural = _("主要人员")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enterprise", "person", "role"], name="key_personnel_unique_role"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.get_role_display()} @ {self.enterprise}"
+
+
 # ---------------------------------------------------------------------------------------------
 # Public credit records (公共信用信息)
 # ---------------------------------------------------------------------------------------------

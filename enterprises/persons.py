@@ -33,3 +33,44 @@ def person_id_hash(number: str) -> str:
 def person_mask(number: str) -> str:
     """The displayable form, e.g. 441***********123X."""
     return resident_id.mask(number)
+
+
+def link_legal_representatives(reps: list[tuple[int, str, str]]) -> int:
+    """Make each (enterprise id, resident ID, name) the enterprise's legal representative in the
+    graph: the person (found by hash, or created) gets the role, any other holder of it loses it.
+    Returns the number of links created or moved."""
+    from enterprises.models import KeyPersonnel, Person, PersonnelRole
+
+    if not reps:
+        return 0
+    wanted = {enterprise: person_id_hash(number) for enterprise, number, _name in reps if number}
+    names = {person_id_hash(number): (number, name) for _e, number, name in reps if number}
+    known = dict(Person.objects.filter(id_hash__in=names).values_list("id_hash", "id"))
+    fresh = [
+        Person(id_hash=h, id_masked=person_mask(number), name=name)
+        for h, (number, name) in names.items()
+        if h not in known
+    ]
+    for person in Person.objects.bulk_create(fresh, batch_size=1000):
+        known[person.id_hash] = person.pk
+    role = PersonnelRole.LEGAL_REPRESENTATIVE
+    current = {
+        (e, p)
+        for e, p in KeyPersonnel.objects.filter(enterprise_id__in=wanted, role=role).values_list(
+            "enterprise_id", "person_id"
+        )
+    }
+    target = {(e, known[h]) for e, h in wanted.items()}
+    stale = current - target
+    for enterprise_id, person_id in stale:
+        KeyPersonnel.objects.filter(
+            enterprise_id=enterprise_id, person_id=person_id, role=role
+        ).delete()
+    KeyPersonnel.objects.bulk_create(
+        [
+            KeyPersonnel(enterprise_id=e, person_id=p, role=role, source="登记信息")
+            for e, p in target - current
+        ],
+        batch_size=1000,
+    )
+    return len(target - current)

@@ -169,7 +169,13 @@ def graph_json(
             for node in hood.nodes
         ],
         "edges": [
-            {"source": e.source, "target": e.target, "share": str(e.percent), "kind": e.kind}
+            {
+                "source": e.source,
+                "target": e.target,
+                "share": None if e.percent is None else str(e.percent),
+                "kind": e.kind,
+                **({"role": e.role} if e.role else {}),
+            }
             for e in hood.edges
         ],
         "capped": hood.capped,

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from enterprises import reference, resident_id, uscc
+from enterprises.graph import bump_graph_version
 from enterprises.importing.writer import link_orphan_records
 from enterprises.models import (
     ClaimStatus,
@@ -26,6 +27,7 @@ from enterprises.models import (
     EnterpriseStatus,
     ImportBatch,
 )
+from enterprises.persons import link_legal_representatives
 from enterprises.scoring import records_changed
 from enterprises.tasks import import_credit_file
 from xinyidai.core.audit import audit
@@ -118,6 +120,9 @@ def enterprise_create(
         enterprise.save()
         link_orphan_records([code])
         records_changed({enterprise.pk})
+        if legal_rep_id:
+            link_legal_representatives([(enterprise.pk, legal_rep_id, enterprise.legal_rep_name)])
+        transaction.on_commit(bump_graph_version)
         audit(actor=actor, action="enterprise.created", obj=enterprise, data={"uscc": code})
     return enterprise
 

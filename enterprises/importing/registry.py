@@ -16,6 +16,7 @@ from enterprises.importing.run import ImportResult
 from enterprises.importing.sources import Source, Unreadable
 from enterprises.importing.writer import link_orphan_records
 from enterprises.models import Enterprise, EnterpriseStatus
+from enterprises.persons import link_legal_representatives
 from enterprises.scoring import records_changed
 
 COLUMNS = [
@@ -174,7 +175,7 @@ def import_enterprises(
         _upsert(pending, result)
         if dry_run:
             transaction.set_rollback(True)
-        elif result.created:
+        elif result.created or result.updated:
             transaction.on_commit(_graph_changed)
     return result
 
@@ -211,3 +212,7 @@ def _upsert(rows: list[dict[str, Any]], result: ImportResult) -> None:
     if new:
         link_orphan_records([e.uscc for e in new])
     records_changed({e.pk for e in (*new, *changed)})
+    # the legal representative is a key-personnel link in the graph (version bumped at commit)
+    link_legal_representatives(
+        [(e.pk, e.legal_rep_id, e.legal_rep_name) for e in (*new, *changed) if e.legal_rep_id]
+    )

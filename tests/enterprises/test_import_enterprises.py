@@ -142,3 +142,19 @@ def test_missing_required_column_refuses_the_file(tmp_path: Path) -> None:
     assert exit_code == 1
     assert "error" in counts
     assert not Enterprise.objects.exists()
+
+
+def test_legal_representative_becomes_a_key_personnel_link(tmp_path: Path) -> None:
+    from enterprises.models import KeyPersonnel, Person
+    from enterprises.persons import person_id_hash
+
+    run(tmp_path, "\n".join([HEADER, row(0), row(1, legal_rep_id=IDS[0], legal_rep_name="李四")]))
+    links = KeyPersonnel.objects.filter(role=1).select_related("person", "enterprise")
+    assert {(k.enterprise.uscc, k.person.id_hash) for k in links} == {
+        (CODES[0], person_id_hash(IDS[0])),
+        (CODES[1], person_id_hash(IDS[0])),
+    }
+    assert Person.objects.count() == 1  # the same number is the same person
+    # a new legal representative replaces the old link
+    run(tmp_path, "\n".join([HEADER, row(0, legal_rep_id=IDS[2], legal_rep_name="周八")]))
+    assert KeyPersonnel.objects.get(enterprise__uscc=CODES[0], role=1).person.name == "周八"

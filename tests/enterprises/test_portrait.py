@@ -168,3 +168,33 @@ def test_portrait_page_shows_grade_graph_ownership_and_timeline(
         f"/enterprises/registry/{enterprise.uscc}/portrait/?record_type=tax_grade"
     ).content.decode()
     assert "未按规定公示年报" not in filtered
+
+
+def test_key_personnel_show_in_the_graph_but_never_as_owners(
+    enterprise: Enterprise, credit_office: Any, login: Any
+) -> None:
+    from enterprises.models import KeyPersonnel, PersonnelRole
+
+    boss = person("罗总", 7)
+    hold(boss, enterprise, "100")
+    director = person("董某", 8)
+    KeyPersonnel.objects.create(enterprise=enterprise, person=director, role=PersonnelRole.DIRECTOR)
+    KeyPersonnel.objects.create(
+        enterprise=enterprise, person=boss, role=PersonnelRole.LEGAL_REPRESENTATIVE
+    )
+    KeyPersonnel.objects.create(enterprise=enterprise, person=boss, role=PersonnelRole.MANAGER)
+    client = login(credit_office)
+    body = client.get(f"/api/v1/enterprises/{enterprise.uscc}/graph/?direction=up").json()
+    links = {(e["kind"], e.get("role"), e["share"]) for e in body["edges"]}
+    assert links == {
+        ("shareholding", None, "100.0000"),
+        ("personnel", "director", None),
+        # one role per person and firm: the legal representative outranks the manager
+        ("personnel", "legal_representative", None),
+    }
+    down = client.get(f"/api/v1/enterprises/{enterprise.uscc}/graph/?direction=down").json()
+    assert [e for e in down["edges"] if e["kind"] == "personnel"] == []
+    owners = client.get(f"/api/v1/enterprises/{enterprise.uscc}/ownership/").json()
+    assert [(h["name"], h["effective_percent"]) for h in owners["holders"]] == [
+        ("罗总", "100.0000")
+    ]
