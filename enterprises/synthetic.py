@@ -646,6 +646,7 @@ class Ids:
     person: int = 1
     shareholding: int = 1
     record: int = 1
+    personnel: int = 1
 
 
 ENTERPRISE_COLUMNS = (
@@ -668,6 +669,7 @@ ENTERPRISE_COLUMNS = (
     "updated_at",
 )
 PERSON_COLUMNS = ("id", "id_hash", "id_masked", "name")
+PERSONNEL_COLUMNS = ("id", "enterprise_id", "person_id", "role", "as_of", "source")
 SHAREHOLDING_COLUMNS = (
     "id",
     "holder_enterprise_id",
@@ -792,10 +794,17 @@ class CityGenerator:
         self.late: list[Row] = []
         self.next_holding_id = self.ids.shareholding
         self.next_record_id = self.ids.record
+        self.next_personnel_id = self.ids.personnel
         self.record_index = 0
         self.document_counters: dict[tuple[str, int], int] = defaultdict(int)
         self.crossings_planned = self.cycles_planned = 0
-        self.counts = {"enterprises": 0, "persons": 0, "shareholdings": 0, "records": 0}
+        self.counts = {
+            "enterprises": 0,
+            "persons": 0,
+            "shareholdings": 0,
+            "records": 0,
+            "personnel": 0,
+        }
 
     # -- identifiers -----------------------------------------------------------------------------
     def _uscc(self, kind: int, established: date) -> str:
@@ -1136,6 +1145,25 @@ class CityGenerator:
                 now,
                 now,
             )
+
+    def personnel_rows(self, chunk: Chunk) -> Iterator[Row]:
+        """Every firm's legal representative as key personnel (a graph link, not ownership)."""
+        from enterprises.models import PersonnelRole
+
+        as_of = DATA_AS_OF.isoformat()
+        for f in chunk.firms:
+            if f.legal_rep < 0:
+                continue
+            yield (
+                self.next_personnel_id,
+                f.id,
+                self.person_id(f.legal_rep),
+                PersonnelRole.LEGAL_REPRESENTATIVE.value,
+                as_of,
+                SHAREHOLDING_SOURCE,
+            )
+            self.next_personnel_id += 1
+            self.counts["personnel"] += 1
 
     def shareholding_rows(self, chunk: Chunk) -> Iterator[Row]:
         as_of = DATA_AS_OF.isoformat()
@@ -1612,6 +1640,7 @@ class Summary:
     persons: int = 0
     shareholdings: int = 0
     records: int = 0
+    personnel: int = 0
     seconds: float = 0.0
     skipped: bool = False
     marker: tuple[str, str] = ("", "")
@@ -1640,12 +1669,12 @@ def seed_city(
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from enterprises.models import CreditRecord, Enterprise, Person, Shareholding
+    from enterprises.models import CreditRecord, Enterprise, KeyPersonnel, Person, Shareholding
 
     started = time.perf_counter()
     summary = Summary(seed=seed, requested=n)
     postgres = connection.vendor == "postgresql"
-    models = (Enterprise, Person, Shareholding, CreditRecord)
+    models = (Enterprise, Person, Shareholding, CreditRecord, KeyPersonnel)
     marker = CityGenerator(1, seed).marker()
     summary.marker = marker
     with transaction.atomic():
@@ -1672,6 +1701,7 @@ def seed_city(
             "person": _Table(Person, PERSON_COLUMNS),
             "shareholding": _Table(Shareholding, SHAREHOLDING_COLUMNS),
             "record": _Table(CreditRecord, RECORD_COLUMNS),
+            "personnel": _Table(KeyPersonnel, PERSONNEL_COLUMNS),
         }
         timings: dict[str, float] = defaultdict(float)
 
@@ -1685,6 +1715,7 @@ def seed_city(
             write("enterprise", generator.enterprise_rows(chunk))
             write("shareholding", generator.shareholding_rows(chunk))
             write("record", generator.records(chunk))
+            write("personnel", generator.personnel_rows(chunk))
             if progress is not None:
                 progress(chunk.stop, n, dict(generator.counts))
         write("shareholding", generator.late_shareholding_rows())
@@ -1695,6 +1726,7 @@ def seed_city(
     summary.persons = counts["persons"]
     summary.shareholdings = counts["shareholdings"]
     summary.records = counts["records"]
+    summary.personnel = counts["personnel"]
     summary.timings = dict(timings)
     summary.seconds = time.perf_counter() - started
     return summary

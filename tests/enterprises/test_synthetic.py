@@ -303,3 +303,14 @@ def test_records_hash_and_publication_windows_match_the_shared_rules(city: str) 
     penalty = CreditRecord.objects.filter(record_type="penalty").first()
     assert penalty is not None
     assert re.fullmatch(r"东\w+〔\d{4}〕\d+号", penalty.document_number)
+
+
+def test_every_legal_representative_is_a_key_personnel_link(city: str) -> None:
+    from enterprises.models import Enterprise, KeyPersonnel, PersonnelRole
+
+    synthetic = Enterprise.objects.filter(key_personnel__isnull=False).distinct()
+    links = KeyPersonnel.objects.filter(role=PersonnelRole.LEGAL_REPRESENTATIVE)
+    assert links.count() == synthetic.count() >= N
+    assert links.values("enterprise").distinct().count() == links.count()  # one per firm
+    sample = links.select_related("person", "enterprise")[:200]
+    assert all(k.person.name == k.enterprise.legal_rep_name for k in sample)

@@ -142,8 +142,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"合成数据 / synthetic city (seed {seed}): {result.enterprises} 家企业 "
                 f"enterprises, {result.persons} 名自然人 persons, {result.shareholdings} 条股权 "
-                f"shareholdings, {result.records} 条信用记录 credit records, "
-                f"{result.seconds:.1f} 秒 s"
+                f"shareholdings, {result.personnel} 条主要人员 key personnel, "
+                f"{result.records} 条信用记录 credit records, {result.seconds:.1f} 秒 s"
             )
         )
 
