@@ -141,3 +141,21 @@ def test_api_token_for_enterprise_user_and_wrong_password(enterprise_owner: Any)
     token = ok.json()["token"]
     me = Client(HTTP_AUTHORIZATION=f"Token {token}").get("/api/v1/me/").json()
     assert me["enterprise"]["role"] == "owner"
+
+
+def test_a_token_stops_working_when_its_user_drops_totp(bank_officer: Any) -> None:
+    secret = activate_totp(bank_officer)
+    token = (
+        Client()
+        .post(
+            "/api/v1/auth/token/",
+            {"email": bank_officer.email, "password": PASSWORD, "otp_code": current_code(secret)},
+            content_type="application/json",
+        )
+        .json()["token"]
+    )
+    api = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/me/").status_code == 200
+    Authenticator.objects.filter(user=bank_officer).delete()
+    refused = api.get("/api/v1/me/")
+    assert (refused.status_code, refused.json()["code"]) == (403, "mfa_required")

@@ -265,6 +265,7 @@ class MfaSatisfied(BasePermission):
     """DRF permission: a role that needs MFA cannot use the API before setting it up."""
 
     message = _("您的角色须先启用双因素认证（TOTP）才能使用本功能。")
+    code = "mfa_required"
 
     def has_permission(self, request: Any, view: Any) -> bool:
         return not mfa_missing(request.user)
