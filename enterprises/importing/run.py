@@ -42,19 +42,23 @@ class ImportResult:
         }
 
 
-def check_columns(source: Source, *, department_given: bool) -> list[str]:
+def check_header(source: Source, *, required: list[str], known: list[str]) -> list[str]:
     """Refuse a file whose header lacks required columns; return warnings for unknown ones."""
     if not source.columns:  # API batches carry no header
         return []
-    required = [c for c in REQUIRED if not (c == "source_department" and department_given)]
     missing = [c for c in required if c not in source.columns]
     if missing:
         raise Unreadable(
             _("缺少必需的列：%(columns)s（表头为：%(header)s）")
             % {"columns": ", ".join(missing), "header": ", ".join(source.columns)[:300]}
         )
-    extra = [c for c in source.columns if c and c not in COLUMNS]
+    extra = [c for c in source.columns if c and c not in known]
     return [_("已忽略未知的列：%(columns)s") % {"columns": ", ".join(extra)}] if extra else []
+
+
+def check_columns(source: Source, *, department_given: bool) -> list[str]:
+    required = [c for c in REQUIRED if not (c == "source_department" and department_given)]
+    return check_header(source, required=required, known=COLUMNS)
 
 
 def import_records(

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 
 from enterprises import resident_id
 from enterprises.importing.records import RowChecks, RowError
-from enterprises.importing.run import ImportResult
-from enterprises.importing.sources import Source, Unreadable
+from enterprises.importing.run import ImportResult, check_header
+from enterprises.importing.sources import Source
 from enterprises.models import Enterprise, Person, Shareholding
 from enterprises.persons import person_id_hash, person_mask
 
@@ -94,16 +94,7 @@ def _validate(number: int, raw: dict[str, str], checks: RowChecks) -> dict[str, 
 def import_shareholdings(
     source: Source, *, dry_run: bool = False, progress: Callable[[int], None] | None = None
 ) -> ImportResult:
-    missing = [c for c in REQUIRED if source.columns and c not in source.columns]
-    if missing:
-        raise Unreadable(
-            _("缺少必需的列：%(columns)s（表头为：%(header)s）")
-            % {"columns": ", ".join(missing), "header": ", ".join(source.columns)[:300]}
-        )
-    result = ImportResult()
-    extra = [c for c in source.columns if c and c not in COLUMNS]
-    if extra:
-        result.warnings.append(_("已忽略未知的列：%(columns)s") % {"columns": ", ".join(extra)})
+    result = ImportResult(warnings=check_header(source, required=REQUIRED, known=COLUMNS))
     today = timezone.localdate()
     rows: list[tuple[int, dict[str, Any]]] = []
     seen: dict[tuple[str, str], int] = {}
