@@ -155,8 +155,16 @@ def graph_part(firms_wanted: int, seed: int) -> tuple[dict[str, Any], dict[str, 
     result_times, sizes, capped_count = [], [], 0
     neighbourhoods: list[list[str] | None] = []
     for firm in firms:
+        # shareholdings only, like the networkx graph it is checked against
         seconds, found = timed(
-            partial(snapshot.neighbourhood, firm, depth=DEPTH, direction="both", cap=CAP)
+            partial(
+                snapshot.neighbourhood,
+                firm,
+                depth=DEPTH,
+                direction="both",
+                cap=CAP,
+                personnel=False,
+            )
         )
         result_times.append(seconds)
         sizes.append(len(found.nodes))

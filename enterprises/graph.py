@@ -673,7 +673,9 @@ class GraphSnapshot:
         depth: int = 1,
         direction: Direction | str = "both",
         cap: int = DEFAULT_CAP,
+        personnel: bool = True,
     ) -> Neighbourhood:
+        """Nodes and edges within `depth` hops; `personnel=False` follows shareholdings only."""
         _check_depth("depth", depth)
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
@@ -682,7 +684,7 @@ class GraphSnapshot:
         start = self.node_of(enterprise_id)
         links: dict[tuple[int, int], int] = {}
         depth_of, edges, capped = self.walk(
-            start, depth=depth, direction=direction, cap=cap, links=links
+            start, depth=depth, direction=direction, cap=cap, links=links if personnel else None
         )
         described = self._describe_many(list(depth_of))
         keys = {node: f"{row[0][0]}:{row[1]}" for node, row in described.items()}
@@ -951,8 +953,11 @@ def neighbourhood(
     depth: int = 1,
     direction: Direction | str = "both",
     cap: int = DEFAULT_CAP,
+    personnel: bool = True,
 ) -> Neighbourhood:
-    return snapshot().neighbourhood(enterprise_id, depth=depth, direction=direction, cap=cap)
+    return snapshot().neighbourhood(
+        enterprise_id, depth=depth, direction=direction, cap=cap, personnel=personnel
+    )
 
 
 def ownership(enterprise_id: int) -> Ownership:
