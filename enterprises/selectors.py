@@ -24,8 +24,13 @@ def enterprise_list(
     return qs.order_by("name", "id")
 
 
-def enterprise_get(*, user: Any, uscc: str) -> Enterprise | None:
-    return enterprises_visible_to(user).filter(uscc=uscc.strip().upper()).first()
+def enterprise_get(*, user: Any, uscc: str, brief: bool = False) -> Enterprise | None:
+    """The enterprise behind `uscc` if the user may see it. `brief` loads only what the portrait
+    needs (no encrypted columns to decrypt on a hot path)."""
+    qs = enterprises_visible_to(user).filter(uscc=uscc.strip().upper())
+    if brief:
+        qs = qs.only("id", "uscc", "name")
+    return qs.first()
 
 
 def claim_list(*, user: Any, status: str = "") -> QuerySet[EnterpriseClaim]:

@@ -267,7 +267,7 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "xinyidai.api.authentication.TokenWithRoles",
     ],
     # MfaSatisfied: a token keeps working only while its bank/credit-office user still has TOTP
     "DEFAULT_PERMISSION_CLASSES": [

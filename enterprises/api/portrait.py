@@ -13,7 +13,7 @@ from xinyidai.core.errors import DomainError, NotFound
 
 
 def _enterprise(request: Request, uscc: str) -> Enterprise:
-    enterprise = selectors.enterprise_get(user=request.user, uscc=uscc)
+    enterprise = selectors.enterprise_get(user=request.user, uscc=uscc, brief=True)
     if enterprise is None:
         raise NotFound("enterprise_not_found", _("企业不存在或您无权查看"))
     return enterprise

@@ -198,3 +198,27 @@ def test_key_personnel_show_in_the_graph_but_never_as_owners(
     assert [(h["name"], h["effective_percent"]) for h in owners["holders"]] == [
         ("罗总", "100.0000")
     ]
+
+
+def test_portrait_api_query_budget(
+    enterprise: Enterprise, cross_holding: dict[str, Any], credit_office: Any, login: Any
+) -> None:
+    """Roles come with the token and the enterprise is read without its encrypted columns: a
+    warm portrait costs a handful of queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.authtoken.models import Token
+
+    from enterprises.scoring import regrade
+
+    regrade([enterprise.pk])
+    login(credit_office)  # gives the office user its TOTP device
+    client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=credit_office).key}")
+    url = f"/api/v1/enterprises/{enterprise.uscc}/portrait/"
+    assert client.get(url).status_code == 200  # warms the per-process caches
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert not any("legal_rep_id" in q for q in sql), sql  # nothing encrypted is decrypted
+    # token + roles, TOTP check, enterprise, grade, record summary
+    assert len([q for q in sql if q.startswith("SELECT")]) <= 5, sql
