@@ -48,7 +48,6 @@ import io
 import json
 import multiprocessing
 import os
-import platform
 import pstats
 import random
 import resource
@@ -64,6 +63,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from _machine import machine  # bench/ is sys.path[0] when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -84,27 +85,6 @@ TICKS = os.sysconf("SC_CLK_TCK")
 # ---------------------------------------------------------------------------------------------
 # Machine and process CPU
 # ---------------------------------------------------------------------------------------------
-def machine() -> str:
-    cpu = "unknown CPU"
-    mem_kb = 0
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem_kb = next(
-            int(line.split()[1])
-            for line in Path("/proc/meminfo").read_text().splitlines()
-            if line.startswith("MemTotal")
-        )
-    except (OSError, StopIteration):
-        pass
-    return (
-        f"{os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024 / 1024:.1f} GiB RAM, "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
-    )
-
-
 def proc_stat(pid: int) -> tuple[str, int, float, float] | None:
     """(comm, ppid, own CPU seconds, reaped children's CPU seconds) of a process, or None."""
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 import zoneinfo
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from enterprises import quality
+from enterprises import quality, uscc
 from enterprises.models import CreditRecord, ImportBatch, ImportRejection
 from enterprises.quality import QualityRow, quality_report
 
@@ -27,6 +28,10 @@ def at(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
     return datetime(y, m, d, hh, mm, tzinfo=BJ)
 
 
+# a valid code of an enterprise that is not (yet) in the registry
+ORPHAN_USCC = uscc.generate(random.Random(4419))
+
+
 def record(
     department: str,
     decided: date,
@@ -38,7 +43,7 @@ def record(
 ) -> CreditRecord:
     return CreditRecord.objects.create(
         enterprise=enterprise,
-        uscc=enterprise.uscc if enterprise else "91441900MA51XXXX0X",
+        uscc=enterprise.uscc if enterprise else ORPHAN_USCC,
         record_type="penalty",
         penalty_class="general",
         source_department=department,
