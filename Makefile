@@ -44,6 +44,7 @@ install:
 	echo "$$want" > $(STAMP)
 
 run: install
+	bash scripts/services.sh --pdf-only
 	mkdir -p var/staticfiles
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --enterprises 2000

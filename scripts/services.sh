@@ -2,6 +2,7 @@
 # Make PostgreSQL and Redis answer on 127.0.0.1 for development and `make test`.
 #
 #   PG_PORT=5432 REDIS_PORT=6379 scripts/services.sh
+#   scripts/services.sh --pdf-only     # only what WeasyPrint needs (make run)
 #
 # Idempotent and quick when everything is already up: apt is skipped when every package is
 # installed, a server that already answers is used as it is, and the xinyidai role/database are
@@ -19,6 +20,11 @@ PACKAGES=(
     postgresql redis-server libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
     fonts-noto-cjk poppler-utils gettext
 )
+PDF_ONLY=false
+if [ "${1:-}" = "--pdf-only" ]; then
+    PDF_ONLY=true
+    PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk)
+fi
 
 log() { printf 'services: %s\n' "$*"; }
 die() {
@@ -69,6 +75,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ "$PDF_ONLY" = true ]; then
+    exit 0
 fi
 
 # --------------------------------------------------------------------------------------------

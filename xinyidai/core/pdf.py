@@ -18,7 +18,6 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
-from weasyprint import HTML, URLFetcher
 
 
 def _static_dir() -> Path:
@@ -49,6 +48,10 @@ def render_html(template_name: str, context: dict[str, Any]) -> str:
 
 
 def render_pdf(template_name: str, context: dict[str, Any]) -> bytes:
+    # Imported here: WeasyPrint loads Pango when imported, and a machine without it should
+    # still start (only PDF downloads need it; `make run` and `make test` install it).
+    from weasyprint import HTML, URLFetcher
+
     html = HTML(
         string=render_html(template_name, context),
         base_url=str(_static_dir()) + "/",
