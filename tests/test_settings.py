@@ -28,6 +28,7 @@ _CONTROLLED = (
     "CLAIM_AUTO_APPROVE",
     "FIELD_ENCRYPTION_KEY",
     "PERSON_ID_KEY",
+    "LEDGER_KEY",
     "CELERY_*",
 )
 
@@ -102,6 +103,7 @@ def _production_env() -> dict[str, str]:
         "DJANGO_ALLOWED_HOSTS": "xinyidai.example.cn",
         "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "PERSON_ID_KEY": secrets.token_urlsafe(32),
+        "LEDGER_KEY": secrets.token_urlsafe(32),
     }
 
 

@@ -138,6 +138,8 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_TIMEZONE = "Asia/Shanghai"
+# Keep our root handler (and its redaction filter) in workers instead of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "expire-published-records": {
         "task": "enterprises.tasks.expire_published_records",
@@ -148,6 +150,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "enterprises.tasks.regrade_enterprises",
         "schedule": crontab(hour=2, minute=30),
         "kwargs": {"enterprise_ids": None, "skip_unchanged": True},
+    },
+    "expire-authorizations": {
+        "task": "enterprises.tasks.expire_authorizations",
+        "schedule": crontab(hour=0, minute=1),
+    },
+    "authorization-expiry-notices": {
+        "task": "enterprises.tasks.send_authorization_expiry_notices",
+        "schedule": crontab(hour=9, minute=0),
+    },
+    # catches events whose seal task was lost (e.g. a crash right after the commit)
+    "ledger-seal": {"task": "xinyidai.core.tasks.ledger_seal", "schedule": 60.0},
+    "ledger-anchor": {
+        "task": "xinyidai.core.tasks.ledger_anchor_yesterday",
+        "schedule": crontab(hour=0, minute=10),
+    },
+    "ledger-verify": {
+        "task": "xinyidai.core.tasks.ledger_verify",
+        "schedule": crontab(hour=3, minute=30),
     },
 }
 
@@ -209,6 +229,19 @@ if PRODUCTION and not FIELD_ENCRYPTION_KEY:
 PERSON_ID_KEY = env.str("PERSON_ID_KEY", default="" if PRODUCTION else "dev-person-id-key")
 if PRODUCTION and len(PERSON_ID_KEY) < 32:
     raise ImproperlyConfigured("PERSON_ID_KEY must be set to 32+ random characters in production")
+# Key of the MAC on every ledger entry and daily anchor: with it, someone holding only the
+# database cannot recompute a rewritten chain. Like PERSON_ID_KEY it must never change.
+LEDGER_KEY = env.str("LEDGER_KEY", default="" if PRODUCTION else "dev-ledger-key")
+if PRODUCTION and len(LEDGER_KEY) < 32:
+    raise ImproperlyConfigured("LEDGER_KEY must be set to 32+ random characters in production")
+# Authorisations: default and longest validity, days of notice before one ends.
+AUTHORIZATION_DEFAULT_MONTHS = env.int("AUTHORIZATION_DEFAULT_MONTHS", default=12)
+AUTHORIZATION_MAX_MONTHS = env.int("AUTHORIZATION_MAX_MONTHS", default=36)
+AUTHORIZATION_EXPIRY_NOTICE_DAYS = env.int("AUTHORIZATION_EXPIRY_NOTICE_DAYS", default=30)
+# A credit-office reason given on a page covers further reads of that enterprise for this long.
+ACCESS_REASON_MINUTES = env.int("ACCESS_REASON_MINUTES", default=30)
+# Where people reach the platform; used for links in e-mails sent by background jobs.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CREDIT_OFFICE_EMAIL = env.str("CREDIT_OFFICE_EMAIL", default="office@example.com")
 # Files the credit office uploads wait here until their import task has run.
 IMPORT_UPLOAD_DIR = env.str("IMPORT_UPLOAD_DIR", default=str(BASE_DIR / "var" / "uploads"))
@@ -316,17 +349,31 @@ if PRODUCTION:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "xinyidai.logging_filters.RedactSensitive"}},
+    "filters": {
+        "redact": {"()": "xinyidai.logging_filters.RedactSensitive"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
             "filters": ["redact"],
-        }
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["redact", "require_debug_false"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own default handlers (stderr in debug, mail to ADMINS) bypass the filter
+        "django": {"handlers": ["console", "mail_admins"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 ADMINS = [("Ops", a) for a in env.list("DJANGO_ADMINS", default=[])]

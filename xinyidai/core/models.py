@@ -136,3 +136,85 @@ class InvitationBase(models.Model):
             and self.revoked_at is None
             and (self.expires_at > timezone.now())
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Tamper-evident ledger (see xinyidai/core/ledger.py)
+# ---------------------------------------------------------------------------------------------
+LEDGER_GENESIS = "0" * 64
+
+
+class LedgerHead(models.Model):
+    """The single row holding the chain's last sequence number and hash. Appenders lock it, so
+    concurrent appends queue up instead of forking the chain."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(_("最新序号"), default=0)
+    hash = models.CharField(_("最新哈希"), max_length=64, default=LEDGER_GENESIS)
+    updated_at = models.DateTimeField(_("更新时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("账本链头")
+        verbose_name_plural = _("账本链头")
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.hash[:12]}"
+
+
+class LedgerEntry(models.Model):
+    """One link of the hash chain: hash = SM3(previous hash ‖ body), body being the canonical
+    JSON of the event (it carries its own sequence number, so moving rows shows)."""
+
+    seq = models.BigIntegerField(_("序号"), primary_key=True)
+    kind = models.CharField(_("类型"), max_length=32)
+    ref = models.CharField(_("来源"), max_length=80, unique=True)
+    body = models.TextField(_("内容"))
+    prev_hash = models.CharField(_("前一哈希"), max_length=64, unique=True)
+    hash = models.CharField(_("哈希"), max_length=64)
+    mac = models.CharField(_("校验码"), max_length=64)
+    sealed_at = models.DateTimeField(_("入账时间"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("账本条目")
+        verbose_name_plural = _("账本条目")
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.kind} {self.hash[:12]}"
+
+
+class LedgerAnchor(models.Model):
+    """The chain's head at the end of a day, keyed with LEDGER_KEY and shown publicly."""
+
+    day = models.DateField(_("日期"), unique=True)
+    seq = models.BigIntegerField(_("序号"))
+    hash = models.CharField(_("哈希"), max_length=64)
+    mac = models.CharField(_("校验码"), max_length=64)
+    created_at = models.DateTimeField(_("生成时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("账本每日锚点")
+        verbose_name_plural = _("账本每日锚点")
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} #{self.seq}"
+
+
+class LedgerCheck(models.Model):
+    """The result of one full verification of the chain (nightly or by hand)."""
+
+    ran_at = models.DateTimeField(_("校验时间"), default=timezone.now)
+    ok = models.BooleanField(_("完整"))
+    entries = models.BigIntegerField(_("条目数"))
+    first_bad_seq = models.BigIntegerField(_("首个异常序号"), null=True, blank=True)
+    problem = models.CharField(_("问题"), max_length=300, blank=True)
+    seconds = models.FloatField(_("耗时（秒）"))
+
+    class Meta:
+        verbose_name = _("账本校验")
+        verbose_name_plural = _("账本校验")
+        ordering = ["-ran_at"]
+
+    def __str__(self) -> str:
+        return f"{self.ran_at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'FAILED'}"

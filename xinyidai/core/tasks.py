@@ -21,3 +21,33 @@ def ping(value: str) -> dict[str, object]:
     from enterprises.models import Enterprise
 
     return {"echo": value, "enterprises": Enterprise.objects.count()}
+
+
+@shared_task
+def ledger_seal() -> int:
+    """Chain every pending ledger event (queued after each commit; also a beat catch-up)."""
+    from xinyidai.core import ledger
+
+    return ledger.seal()
+
+
+@shared_task
+def ledger_anchor_yesterday() -> dict[str, object]:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from xinyidai.core import ledger
+
+    ledger.seal()
+    anchor = ledger.anchor_day(timezone.localdate() - timedelta(days=1))
+    return {"day": anchor.day.isoformat(), "seq": anchor.seq, "hash": anchor.hash}
+
+
+@shared_task
+def ledger_verify() -> dict[str, object]:
+    """Nightly full check; the result is shown on the credit office's ledger page."""
+    from xinyidai.core import ledger
+
+    check = ledger.verify_and_record()
+    return {"ok": check.ok, "entries": check.entries, "first_bad_seq": check.first_bad_seq}
