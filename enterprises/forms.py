@@ -82,3 +82,12 @@ class RecordFilterForm(forms.Form):
         label=_("记录类型"), required=False, choices=[("", _("全部")), *RecordType.choices]
     )
     year = forms.IntegerField(label=_("年份"), required=False, min_value=1949, max_value=2100)
+
+
+class AccessReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("查询事由"),
+        min_length=4,
+        max_length=200,
+        help_text=_("例如：处理异议申请 YY-2026-0012；每次查询都会记入访问记录和账本。"),
+    )

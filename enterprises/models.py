@@ -578,3 +578,312 @@ class EnterpriseGrade(models.Model):
 
     def __str__(self) -> str:
         return f"{self.enterprise_id} {self.grade} {self.score}（{self.scheme_version}）"
+
+
+# ---------------------------------------------------------------------------------------------
+# Data-sharing authorisation (授权) and the access trail
+# ---------------------------------------------------------------------------------------------
+class AuthorizationScope(models.TextChoices):
+    """Ordered: a wider scope includes the narrower ones (records ⊃ portrait ⊃ summary)."""
+
+    SUMMARY = "summary", _("信用摘要")
+    PORTRAIT = "portrait", _("信用画像")
+    RECORDS = "records", _("信用记录明细")
+
+
+SCOPE_LEVEL = {"summary": 1, "portrait": 2, "records": 3}
+SCOPE_DESCRIPTIONS = {
+    "summary": _("信用等级、评分及其主要原因"),
+    "portrait": _("完整信用画像，含投资关系图谱、股权穿透与关联风险"),
+    "records": _("完整信用画像及原始信用记录和相关文书"),
+}
+
+
+def scopes_covering(scope: str) -> list[str]:
+    """The scopes whose grant allows reading at `scope`."""
+    return [s for s, level in SCOPE_LEVEL.items() if level >= SCOPE_LEVEL[scope]]
+
+
+class AuthorizationPurpose(models.TextChoices):
+    LOAN_APPLICATION = "loan_application", _("贷款申请")
+    GUARANTEE = "guarantee", _("担保")
+    PRE_LOAN = "pre_loan", _("贷前调查")
+    POST_LOAN = "post_loan", _("贷后管理")
+    MATCHING = "matching", _("融资对接")
+
+
+class AuthorizationStatus(models.TextChoices):
+    """Stored status. "active" covers not-yet-valid and in force; `state()` tells them apart,
+    and an "active" row past its end reads as expired even before the nightly job marks it."""
+
+    ACTIVE = "active", _("有效")
+    REVOKED = "revoked", _("已撤销")
+    EXPIRED = "expired", _("已到期")
+    RENEWED = "renewed", _("已续期")
+
+
+class AuthorizationState(models.TextChoices):
+    PENDING = "pending", _("未生效")
+    ACTIVE = "active", _("生效中")
+    REVOKED = "revoked", _("已撤销")
+    EXPIRED = "expired", _("已到期")
+    RENEWED = "renewed", _("已续期")
+
+
+class Authorization(models.Model):
+    number = models.CharField(_("授权编号"), max_length=32, unique=True)
+    enterprise = models.ForeignKey(
+        Enterprise,
+        on_delete=models.PROTECT,
+        related_name="authorizations",
+        verbose_name=_("授权企业"),
+    )
+    grantee_bank = models.ForeignKey(
+        "banks.Bank",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="authorizations",
+        verbose_name=_("被授权银行"),
+        help_text=_("为空表示平台全部银行（仅用于融资对接）"),
+    )
+    scope = models.CharField(_("授权范围"), max_length=16, choices=AuthorizationScope.choices)
+    purpose = models.CharField(_("授权用途"), max_length=20, choices=AuthorizationPurpose.choices)
+    valid_from = models.DateTimeField(_("生效时间"))
+    valid_until = models.DateTimeField(_("截止时间"))
+    status = models.CharField(
+        _("状态"),
+        max_length=10,
+        choices=AuthorizationStatus.choices,
+        default=AuthorizationStatus.ACTIVE,
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("授权人"),
+    )
+    granted_at = models.DateTimeField(_("授权时间"), default=timezone.now)
+    ended_at = models.DateTimeField(_("终止时间"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("终止人"),
+    )
+    end_reason = models.CharField(_("终止原因"), max_length=200, blank=True)
+    renewed_from = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="renewal",
+        verbose_name=_("续期自"),
+    )
+    digest = models.CharField(_("授权书摘要（SM3）"), max_length=64)
+    expiry_notice_sent_at = models.DateTimeField(_("到期提醒时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("数据授权")
+        verbose_name_plural = _("数据授权")
+        ordering = ["-granted_at", "-id"]
+        indexes = [
+            models.Index(fields=["enterprise", "status"], name="auth_enterprise_status"),
+            models.Index(fields=["grantee_bank", "status"], name="auth_bank_status"),
+            models.Index(fields=["status", "valid_until"], name="auth_status_until"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__gt=models.F("valid_from")), name="auth_valid_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(grantee_bank__isnull=False) | Q(purpose="matching"),
+                name="auth_all_banks_only_for_matching",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def state(self, at: object = None) -> str:
+        now = at or timezone.now()
+        if self.status != AuthorizationStatus.ACTIVE:
+            return str(self.status)
+        if now < self.valid_from:  # type: ignore[operator]
+            return AuthorizationState.PENDING
+        if now >= self.valid_until:  # type: ignore[operator]
+            return AuthorizationState.EXPIRED
+        return AuthorizationState.ACTIVE
+
+    def get_state_display(self) -> str:
+        return str(AuthorizationState(self.state()).label)
+
+    @property
+    def grantee_name(self) -> str:
+        return self.grantee_bank.name if self.grantee_bank else str(_("平台全部银行（融资对接）"))
+
+
+class AuthorizationEventKind(models.TextChoices):
+    GRANT = "grant", _("授权")
+    RENEW = "renew", _("续期")
+    REVOKE = "revoke", _("撤销")
+    EXPIRE = "expire", _("到期")
+
+
+class AuthorizationEvent(models.Model):
+    """History of an authorisation; every row is chained into the ledger."""
+
+    authorization = models.ForeignKey(
+        Authorization, on_delete=models.PROTECT, related_name="events", verbose_name=_("授权")
+    )
+    kind = models.CharField(_("事件"), max_length=10, choices=AuthorizationEventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("操作人"),
+    )
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+    old_status = models.CharField(_("原状态"), max_length=10, blank=True)
+    new_status = models.CharField(_("新状态"), max_length=10)
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
+    ledger_seq = models.BigIntegerField(_("账本序号"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("授权事件")
+        verbose_name_plural = _("授权事件")
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=Q(ledger_seq__isnull=True),
+                name="authevent_unsealed",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.authorization_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+    def ledger_kind(self) -> str:
+        return f"authorization.{self.kind}"
+
+    def ledger_at(self) -> object:
+        return self.at
+
+    def ledger_data(self) -> dict[str, object]:
+        a = self.authorization
+        from xinyidai.core.ledger import iso
+
+        return {
+            "authorization": a.number,
+            "digest": a.digest,
+            "enterprise": a.enterprise.uscc,
+            "grantee_bank": a.grantee_bank.fi_code if a.grantee_bank else None,
+            "scope": a.scope,
+            "purpose": a.purpose,
+            "valid_from": iso(a.valid_from),
+            "valid_until": iso(a.valid_until),
+            "renewed_from": a.renewed_from.number if a.renewed_from else None,
+            "actor": self.actor_id,
+            "old_status": self.old_status,
+            "new_status": self.new_status,
+            "reason": self.reason,
+        }
+
+
+class AccessLog(models.Model):
+    """One read of an enterprise's data by someone other than the enterprise itself."""
+
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("查询人"),
+    )
+    role = models.CharField(_("身份"), max_length=20)
+    bank = models.ForeignKey(
+        "banks.Bank",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("银行"),
+    )
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.PROTECT, related_name="+", verbose_name=_("企业")
+    )
+    scope = models.CharField(_("范围"), max_length=16, choices=AuthorizationScope.choices)
+    purpose = models.CharField(
+        _("用途"), max_length=20, choices=AuthorizationPurpose.choices, blank=True
+    )
+    reason = models.CharField(_("查询事由"), max_length=200, blank=True)
+    authorization = models.ForeignKey(
+        Authorization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reads",
+        verbose_name=_("依据授权"),
+    )
+    path = models.CharField(_("访问路径"), max_length=300)
+    client_ip = models.GenericIPAddressField(_("客户端地址"), null=True, blank=True)
+    ledger_seq = models.BigIntegerField(_("账本序号"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("数据访问记录")
+        verbose_name_plural = _("数据访问记录")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["enterprise", "-at"], name="access_enterprise_at"),
+            models.Index(fields=["bank", "-at"], name="access_bank_at"),
+            models.Index(fields=["user", "-at"], name="access_user_at"),
+            models.Index(
+                fields=["id"], condition=Q(ledger_seq__isnull=True), name="access_unsealed"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} → {self.enterprise_id} ({self.scope})"
+
+    def ledger_kind(self) -> str:
+        return "read"
+
+    def ledger_at(self) -> object:
+        return self.at
+
+    def ledger_data(self) -> dict[str, object]:
+        return {
+            "user": self.user_id,
+            "role": self.role,
+            "bank": self.bank_id,
+            "enterprise": self.enterprise_id,
+            "scope": self.scope,
+            "purpose": self.purpose,
+            "reason": self.reason,
+            "authorization": self.authorization_id,
+            "path": self.path,
+            "ip": self.client_ip,
+        }
+
+
+class BankFirstRead(models.Model):
+    """The first read of an enterprise by a bank: the enterprise is told once."""
+
+    bank = models.ForeignKey("banks.Bank", on_delete=models.CASCADE, related_name="+")
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("银行首次查询")
+        verbose_name_plural = _("银行首次查询")
+        constraints = [
+            models.UniqueConstraint(fields=["bank", "enterprise"], name="first_read_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bank_id} → {self.enterprise_id}"

@@ -1,7 +1,8 @@
 """The credit portrait (信用全景画像): grade and reasons, records, risk tags, graph and ownership.
 
-Every function takes the reading user and goes through `can_view_enterprise` first: nothing here
-may be reached for an enterprise the user cannot see.
+Every function takes the reading user and passes `access.require` first, at the scope its data
+needs: only the enterprise's own members, or a read decided and logged earlier in the request
+(`access.read`), get through.
 """
 
 from __future__ import annotations
@@ -9,11 +10,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 
-from enterprises import graph
+from enterprises import access, graph
 from enterprises.models import (
     CreditRecord,
     Enterprise,
@@ -22,7 +22,6 @@ from enterprises.models import (
     RecordType,
     ScoreScheme,
 )
-from xinyidai.permissions import can_view_enterprise
 
 SERIOUS_TYPES = (RecordType.SERIOUS_DISHONESTY, RecordType.DISHONEST_DEBTOR)
 RISKY_TTL_SECONDS = 300
@@ -30,9 +29,8 @@ _risky_cache: dict[str, Any] = {"at": 0.0, "ids": frozenset()}
 _dimension_names: dict[str, dict[str, str]] = {}
 
 
-def _require(user: Any, enterprise: Enterprise) -> None:
-    if not can_view_enterprise(user, enterprise):
-        raise PermissionDenied
+def _require(user: Any, enterprise: Enterprise, scope: str = "portrait") -> None:
+    access.require(user, enterprise, scope)
 
 
 def risky_enterprises() -> frozenset[int]:
@@ -105,6 +103,22 @@ def risk_tags(enterprise: Enterprise, summary: dict[str, int]) -> list[dict[str,
     return tags
 
 
+def summary(*, user: Any, enterprise: Enterprise) -> dict[str, Any]:
+    """The `summary` scope: grade, score and the reasons behind them."""
+    _require(user, enterprise, "summary")
+    grade = current_grade(enterprise)
+    return {
+        "uscc": enterprise.uscc,
+        "name": enterprise.name,
+        "grade": grade.grade if grade else None,
+        "score": grade.score if grade else None,
+        "scheme_version": grade.scheme_version if grade else None,
+        "computed_at": grade.computed_at if grade else None,
+        "hard_rule": grade.hard_rule if grade else "",
+        "reasons": grade.reasons if grade else {},
+    }
+
+
 def portrait(*, user: Any, enterprise: Enterprise) -> dict[str, Any]:
     _require(user, enterprise)
     grade = current_grade(enterprise)
@@ -133,7 +147,7 @@ def records(
     *, user: Any, enterprise: Enterprise, record_type: str = "", year: int | None = None
 ) -> QuerySet[CreditRecord]:
     """The published-records timeline, newest first, with the page's filters."""
-    _require(user, enterprise)
+    _require(user, enterprise, "records")
     qs = CreditRecord.objects.filter(enterprise=enterprise, status=RecordStatus.ACTIVE)
     if record_type:
         qs = qs.filter(record_type=record_type)

@@ -63,3 +63,20 @@ def regrade_enterprises(
         "unchanged": stats.unchanged,
         "grades": stats.grades,
     }
+
+
+@shared_task
+def expire_authorizations() -> int:
+    """Nightly: authorisations past their end are marked expired (reads stop at the end
+    instant anyway); the expiry goes into the history and the ledger."""
+    from enterprises.authorization import authorizations_expire
+
+    return authorizations_expire()
+
+
+@shared_task
+def send_authorization_expiry_notices() -> int:
+    """Daily: the enterprise hears about an authorisation 30 days before it ends (once)."""
+    from enterprises.notices import send_expiry_notices
+
+    return send_expiry_notices()

@@ -6,12 +6,15 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from enterprises import portrait, selectors, services, uscc
+from enterprises import access, portrait, selectors, services, uscc
 from enterprises.forms import (
+    AccessReasonForm,
     ClaimFilterForm,
     ClaimForm,
     DecisionForm,
@@ -19,18 +22,23 @@ from enterprises.forms import (
     RecordFilterForm,
     RegistryFilterForm,
 )
-from enterprises.models import EnterpriseClaim, EnterpriseInvitation
+from enterprises.models import (
+    AuthorizationScope,
+    Enterprise,
+    EnterpriseClaim,
+    EnterpriseInvitation,
+)
 from xinyidai.api.utils import accept_url_base
 from xinyidai.core.csvexport import csv_response
-from xinyidai.core.errors import DomainError
+from xinyidai.core.errors import DomainError, NotFound
 from xinyidai.core.types import AuthedRequest
 from xinyidai.core.views import invitation_accept_page
 from xinyidai.permissions import (
     ENTERPRISE_ROLES,
     Role,
     can_manage_enterprise_members,
-    can_view_enterprise,
     enterprise_membership_of,
+    has_role,
     role_required,
 )
 
@@ -169,19 +177,69 @@ def registry(request: AuthedRequest) -> HttpResponseBase:
     return render(request, "enterprises/enterprise_list.html", {"form": form, "page": page})
 
 
+def _page_read(
+    request: AuthedRequest, uscc_code: str, *, scope: str
+) -> tuple[Enterprise, access.ReadAccess] | HttpResponse:
+    """Decide and log a page's read; a refusal becomes the page that says what is missing."""
+    enterprise = selectors.enterprise_for_read(uscc=uscc_code)
+    if enterprise is None:
+        raise Http404
+    try:
+        return enterprise, access.read(request, enterprise, scope=scope, page=True)
+    except access.ReadDenied as exc:
+        template = (
+            "enterprises/access_reason.html"
+            if exc.code == "reason_required"
+            else "enterprises/access_denied.html"
+        )
+        return render(
+            request,
+            template,
+            {"enterprise": enterprise, "error": exc, "next": request.get_full_path()},
+            status=403,
+        )
+    except NotFound as exc:
+        raise Http404 from exc
+
+
 @login_required
 def enterprise_detail(request: AuthedRequest, uscc_code: str) -> HttpResponse:
-    enterprise = selectors.enterprise_get(user=request.user, uscc=uscc_code)
-    if enterprise is None or not can_view_enterprise(request.user, enterprise):
-        raise Http404
-    records = Paginator(
-        selectors.records_shown(user=request.user, enterprise=enterprise), PAGE_SIZE
-    ).get_page(request.GET.get("page"))
+    result = _page_read(request, uscc_code, scope=AuthorizationScope.SUMMARY)
+    if isinstance(result, HttpResponse):
+        return result
+    enterprise, read = result
+    records = None
+    if read.covers(AuthorizationScope.RECORDS):
+        records = Paginator(
+            selectors.records_shown(user=request.user, enterprise=enterprise), PAGE_SIZE
+        ).get_page(request.GET.get("page"))
     return render(
         request,
         "enterprises/enterprise_detail.html",
-        {"enterprise": enterprise, "records": records},
+        {"enterprise": enterprise, "records": records, "read": read},
     )
+
+
+@login_required
+@require_POST
+def access_reason(request: AuthedRequest, uscc_code: str) -> HttpResponse:
+    """The credit office states why it opens an enterprise's pages (kept for a while)."""
+    enterprise = selectors.enterprise_for_read(uscc=uscc_code, brief=True)
+    if enterprise is None or not has_role(request.user, Role.CREDIT_OFFICE, Role.SUPERUSER):
+        raise Http404
+    form = AccessReasonForm(request.POST)
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = reverse("enterprise_detail", args=[enterprise.uscc])
+    if not form.is_valid():
+        return render(
+            request,
+            "enterprises/access_reason.html",
+            {"enterprise": enterprise, "form": form, "next": next_url},
+            status=400,
+        )
+    access.remember_reason(request, enterprise, form.cleaned_data["reason"])
+    return redirect(next_url)
 
 
 @role_required(Role.CREDIT_OFFICE)
@@ -237,31 +295,40 @@ def office_claim_decide(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @login_required
 def portrait_page(request: AuthedRequest, uscc_code: str) -> HttpResponse:
-    enterprise = selectors.enterprise_get(user=request.user, uscc=uscc_code)
-    if enterprise is None or not can_view_enterprise(request.user, enterprise):
-        raise Http404
-    filters = RecordFilterForm(request.GET or None)
-    record_type = year = None
-    if filters.is_valid():
-        record_type = filters.cleaned_data["record_type"] or None
-        year = filters.cleaned_data["year"]
-    timeline = Paginator(
-        portrait.records(
-            user=request.user, enterprise=enterprise, record_type=record_type or "", year=year
-        ),
-        PAGE_SIZE,
-    ).get_page(request.GET.get("page"))
-    data = portrait.portrait(user=request.user, enterprise=enterprise)
-    return render(
-        request,
-        "enterprises/portrait.html",
-        {
-            "enterprise": enterprise,
-            "portrait": data,
-            "filters": filters,
-            "timeline": timeline,
-            "ownership": portrait.ownership_json(user=request.user, enterprise=enterprise),
-            "family": portrait.family_json(user=request.user, enterprise=enterprise),
-            "graph": portrait.graph_json(user=request.user, enterprise=enterprise),
-        },
-    )
+    result = _page_read(request, uscc_code, scope=AuthorizationScope.SUMMARY)
+    if isinstance(result, HttpResponse):
+        return result
+    enterprise, read = result
+    user = request.user
+    shows_portrait = read.covers(AuthorizationScope.PORTRAIT)
+    shows_records = read.covers(AuthorizationScope.RECORDS)
+    context: dict[str, object] = {
+        "enterprise": enterprise,
+        "read": read,
+        "shows_portrait": shows_portrait,
+        "shows_records": shows_records,
+        "graph": None,
+    }
+    if shows_portrait:
+        context |= {
+            "portrait": portrait.portrait(user=user, enterprise=enterprise),
+            "ownership": portrait.ownership_json(user=user, enterprise=enterprise),
+            "family": portrait.family_json(user=user, enterprise=enterprise),
+            "graph": portrait.graph_json(user=user, enterprise=enterprise),
+        }
+    else:
+        context["portrait"] = portrait.summary(user=user, enterprise=enterprise)
+    if shows_records:
+        filters = RecordFilterForm(request.GET or None)
+        record_type = year = None
+        if filters.is_valid():
+            record_type = filters.cleaned_data["record_type"] or None
+            year = filters.cleaned_data["year"]
+        context["filters"] = filters
+        context["timeline"] = Paginator(
+            portrait.records(
+                user=user, enterprise=enterprise, record_type=record_type or "", year=year
+            ),
+            PAGE_SIZE,
+        ).get_page(request.GET.get("page"))
+    return render(request, "enterprises/portrait.html", context)

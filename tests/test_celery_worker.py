@@ -234,3 +234,40 @@ def test_send_email_through_the_worker(worker: Worker) -> None:
         body = message.get_body(preferencelist=("plain",))
         assert body is not None
         assert "正文" in body.get_content()
+
+
+def test_reads_are_sealed_into_the_ledger_by_the_worker(worker: Worker) -> None:
+    """A read commits; the on-commit hook queues `ledger_seal` (debounced, a second later) and
+    the worker chains it — the request itself never waits on the ledger lock."""
+    from django.db import transaction
+
+    from enterprises.models import AccessLog
+    from xinyidai.core import ledger
+    from xinyidai.core.models import User
+
+    worker.require()
+    enterprise = Enterprise.objects.create(
+        uscc=uscc.generate(random.Random(7)), name="集成测试账本企业有限公司"
+    )
+    user = User.objects.create_user("ledger-reader@example.com", "x")
+    with worker.showing_log():
+        with transaction.atomic():
+            log = AccessLog.objects.create(
+                user=user,
+                role="credit_office",
+                enterprise=enterprise,
+                scope="summary",
+                reason="集成测试",
+                path="/api/v1/enterprises/x/summary/",
+            )
+            ledger.seal_soon()
+        deadline = time.monotonic() + TASK_TIMEOUT
+        while time.monotonic() < deadline:
+            log.refresh_from_db()
+            if log.ledger_seq is not None:
+                break
+            time.sleep(0.2)
+        assert log.ledger_seq is not None, "the worker did not seal the read"
+    result = ledger.verify()
+    assert result.ok, result.problem
+    assert result.entries >= 1

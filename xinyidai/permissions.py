@@ -24,7 +24,13 @@ from xinyidai.core.models import PlatformRole
 
 if TYPE_CHECKING:
     from banks.models import Bank, BankMembership
-    from enterprises.models import Enterprise, EnterpriseClaim, EnterpriseMembership
+    from enterprises.models import (
+        AccessLog,
+        Authorization,
+        Enterprise,
+        EnterpriseClaim,
+        EnterpriseMembership,
+    )
 
 
 class Role(StrEnum):
@@ -137,18 +143,6 @@ def mfa_missing(user: Any) -> bool:
 # ---------------------------------------------------------------------------------------------
 # Object-level decisions
 # ---------------------------------------------------------------------------------------------
-def can_view_enterprise(user: Any, enterprise: Enterprise) -> bool:
-    """The single check for reading an enterprise's data.
-
-    Its own members and the credit office may read; banks get access through authorisations
-    (a later capability), so for now they may not.
-    """
-    if has_role(user, Role.CREDIT_OFFICE, Role.SUPERUSER):
-        return True
-    membership = enterprise_membership_of(user)
-    return membership is not None and membership.enterprise_id == enterprise.pk
-
-
 def can_manage_enterprise_members(user: Any, enterprise: Enterprise) -> bool:
     membership = enterprise_membership_of(user)
     return (
@@ -199,6 +193,42 @@ def claims_visible_to(user: Any) -> QuerySet[EnterpriseClaim]:
     if not _authenticated(user):
         return qs.none()
     return qs.filter(user=user)
+
+
+def authorizations_visible_to(user: Any) -> QuerySet[Authorization]:
+    """An enterprise sees the authorisations it gave; a bank those given to it (or to all
+    banks, for matching); the credit office all of them."""
+    from django.db.models import Q
+
+    from enterprises.models import Authorization
+
+    qs = Authorization.objects.select_related(
+        "enterprise", "grantee_bank", "granted_by", "renewed_from"
+    )
+    if has_role(user, Role.CREDIT_OFFICE, Role.SUPERUSER):
+        return qs
+    if em := enterprise_membership_of(user):
+        return qs.filter(enterprise_id=em.enterprise_id)
+    if bm := bank_membership_of(user):
+        return qs.filter(Q(grantee_bank_id=bm.bank_id) | Q(grantee_bank__isnull=True))
+    return qs.none()
+
+
+def access_logs_visible_to(user: Any) -> QuerySet[AccessLog]:
+    """Who read what: an enterprise sees reads of its data, a bank admin the reads of its
+    bank's staff, an officer their own reads, the credit office everything."""
+    from enterprises.models import AccessLog
+
+    qs = AccessLog.objects.select_related("user", "bank", "enterprise", "authorization")
+    if has_role(user, Role.CREDIT_OFFICE, Role.SUPERUSER):
+        return qs
+    if em := enterprise_membership_of(user):
+        return qs.filter(enterprise_id=em.enterprise_id)
+    if bm := bank_membership_of(user):
+        if bm.role == "admin":
+            return qs.filter(bank_id=bm.bank_id)
+        return qs.filter(user=user, bank_id=bm.bank_id)
+    return qs.none()
 
 
 def banks_managed_by(user: Any) -> QuerySet[Bank]:

@@ -11,7 +11,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from enterprises import selectors, services, uscc
+from enterprises import access, selectors, services, uscc
+from enterprises.api.portrait import READ_PARAMETERS
 from enterprises.api.serializers import (
     ClaimDecisionSerializer,
     ClaimInputSerializer,
@@ -19,7 +20,7 @@ from enterprises.api.serializers import (
     EnterpriseSerializer,
     UsccCheckSerializer,
 )
-from enterprises.models import Enterprise, EnterpriseClaim
+from enterprises.models import AuthorizationScope, Enterprise, EnterpriseClaim
 from xinyidai.api.serializers import InvitationInputSerializer, InvitationSerializer
 from xinyidai.api.utils import accept_url_base, acting_user
 from xinyidai.core.errors import NotFound
@@ -70,11 +71,14 @@ class EnterpriseListView(generics.ListAPIView[Enterprise]):
 
 
 class EnterpriseDetailView(APIView):
-    @extend_schema(responses=EnterpriseSerializer)
+    """Registry facts (scope `summary` for banks; the credit office states a reason)."""
+
+    @extend_schema(responses=EnterpriseSerializer, parameters=READ_PARAMETERS)
     def get(self, request: Request, uscc: str) -> Response:
-        enterprise = selectors.enterprise_get(user=request.user, uscc=uscc)
+        enterprise = selectors.enterprise_for_read(uscc=uscc)
         if enterprise is None:
             raise NotFound("enterprise_not_found", _("企业不存在或您无权查看"))
+        access.read(request, enterprise, scope=AuthorizationScope.SUMMARY)
         return Response(EnterpriseSerializer(enterprise).data)
 
 

@@ -15,6 +15,7 @@ from enterprises.persons import person_id_hash, person_mask
 from tests.factories import EnterpriseFactory
 
 pytestmark = pytest.mark.django_db
+REASON = "异议核查"  # the credit office states why it reads
 
 
 @pytest.fixture(autouse=True)
@@ -84,7 +85,9 @@ def test_graph_api_depth_direction_and_risk(
 ) -> None:
     record(cross_holding["a"], "d1", "dishonest_debtor")
     client = login(credit_office)
-    body = client.get(f"/api/v1/enterprises/{enterprise.uscc}/graph/?depth=1&direction=up").json()
+    body = client.get(
+        f"/api/v1/enterprises/{enterprise.uscc}/graph/?depth=1&direction=up&reason={REASON}"
+    ).json()
     names = {n["name"]: n for n in body["nodes"]}
     assert set(names) == {enterprise.name, "东莞市甲有限公司", "白某"}
     assert names["东莞市甲有限公司"]["risk"] is True
@@ -92,9 +95,11 @@ def test_graph_api_depth_direction_and_risk(
     assert body["capped"] is False
     shares = {(e["source"], e["target"]): e["share"] for e in body["edges"]}
     assert shares[(names["白某"]["id"], names[enterprise.name]["id"])] == "50.0000"
-    deeper = client.get(f"/api/v1/enterprises/{enterprise.uscc}/graph/?depth=2&direction=up").json()
+    deeper = client.get(
+        f"/api/v1/enterprises/{enterprise.uscc}/graph/?depth=2&direction=up&reason={REASON}"
+    ).json()
     assert "许某" in {n["name"] for n in deeper["nodes"]}
-    bad = client.get(f"/api/v1/enterprises/{enterprise.uscc}/graph/?depth=4")
+    bad = client.get(f"/api/v1/enterprises/{enterprise.uscc}/graph/?depth=4&reason={REASON}")
     assert (bad.status_code, bad.json()["code"]) == (400, "invalid_depth")
 
 
@@ -128,8 +133,8 @@ def test_portrait_api_grade_reasons_and_related_risk(
         ("enterprise_owner", 200),
         ("enterprise_member", 200),
         ("credit_office", 200),
-        ("bank_officer", 404),
-        ("bank_admin", 404),
+        ("bank_officer", 403),  # no authorisation from the enterprise
+        ("bank_admin", 403),
         ("trading_centre", 404),
         ("plain_user", 404),
     ],
@@ -139,9 +144,9 @@ def test_only_the_enterprise_and_the_credit_office_read_it(
     role: str, status: int, endpoint: str, enterprise: Enterprise, request: Any, login: Any
 ) -> None:
     client = login(request.getfixturevalue(role))
-    response = client.get(f"/api/v1/enterprises/{enterprise.uscc}/{endpoint}/")
+    response = client.get(f"/api/v1/enterprises/{enterprise.uscc}/{endpoint}/?reason={REASON}")
     assert response.status_code == status
-    page = client.get(f"/enterprises/registry/{enterprise.uscc}/portrait/")
+    page = client.get(f"/enterprises/registry/{enterprise.uscc}/portrait/?reason={REASON}")
     assert page.status_code == status
     assert Client().get(f"/api/v1/enterprises/{enterprise.uscc}/{endpoint}/").status_code == 403
 
@@ -184,7 +189,9 @@ def test_key_personnel_show_in_the_graph_but_never_as_owners(
     )
     KeyPersonnel.objects.create(enterprise=enterprise, person=boss, role=PersonnelRole.MANAGER)
     client = login(credit_office)
-    body = client.get(f"/api/v1/enterprises/{enterprise.uscc}/graph/?direction=up").json()
+    body = client.get(
+        f"/api/v1/enterprises/{enterprise.uscc}/graph/?direction=up&reason={REASON}"
+    ).json()
     links = {(e["kind"], e.get("role"), e["share"]) for e in body["edges"]}
     assert links == {
         ("shareholding", None, "100.0000"),
@@ -192,9 +199,11 @@ def test_key_personnel_show_in_the_graph_but_never_as_owners(
         # one role per person and firm: the legal representative outranks the manager
         ("personnel", "legal_representative", None),
     }
-    down = client.get(f"/api/v1/enterprises/{enterprise.uscc}/graph/?direction=down").json()
+    down = client.get(
+        f"/api/v1/enterprises/{enterprise.uscc}/graph/?direction=down&reason={REASON}"
+    ).json()
     assert [e for e in down["edges"] if e["kind"] == "personnel"] == []
-    owners = client.get(f"/api/v1/enterprises/{enterprise.uscc}/ownership/").json()
+    owners = client.get(f"/api/v1/enterprises/{enterprise.uscc}/ownership/?reason={REASON}").json()
     assert [(h["name"], h["effective_percent"]) for h in owners["holders"]] == [
         ("罗总", "100.0000")
     ]
@@ -214,7 +223,7 @@ def test_portrait_api_query_budget(
     regrade([enterprise.pk])
     login(credit_office)  # gives the office user its TOTP device
     client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=credit_office).key}")
-    url = f"/api/v1/enterprises/{enterprise.uscc}/portrait/"
+    url = f"/api/v1/enterprises/{enterprise.uscc}/portrait/?reason={REASON}"
     assert client.get(url).status_code == 200  # warms the per-process caches
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 200

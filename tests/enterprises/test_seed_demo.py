@@ -52,6 +52,12 @@ def test_seed_demo_is_idempotent_and_prints_logins() -> None:
     assert DEMO_PASSWORD in printed
     for email in DEMO_EMAILS:
         assert email in printed
+    # the demo firm has authorised the demo bank, once, so the bank logins can read it
+    from enterprises.models import Authorization
+
+    (grant,) = Authorization.objects.all()
+    assert (grant.scope, grant.purpose, grant.state()) == ("records", "pre_loan", "active")
+    assert grant.number in printed
 
 
 @pytest.mark.parametrize("email", sorted(DEMO_EMAILS))

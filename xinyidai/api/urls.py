@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from banks.api import views as bank_views
+from enterprises.api import authorizations as authorization_views
 from enterprises.api import portrait as portrait_views
 from enterprises.api import quality as quality_views
 from enterprises.api import records as record_views
@@ -29,6 +30,16 @@ urlpatterns = [
         "enterprises/<str:uscc>/graph/",
         portrait_views.GraphView.as_view(),
         name="api-enterprise-graph",
+    ),
+    path(
+        "enterprises/<str:uscc>/summary/",
+        portrait_views.SummaryView.as_view(),
+        name="api-enterprise-summary",
+    ),
+    path(
+        "enterprises/<str:uscc>/records/",
+        portrait_views.RecordsView.as_view(),
+        name="api-enterprise-records",
     ),
     path(
         "enterprises/<str:uscc>/ownership/",
@@ -66,6 +77,42 @@ urlpatterns = [
         record_views.CreditRecordBatchView.as_view(),
         name="api-credit-record-batches",
     ),
+    path(
+        "authorizations/",
+        authorization_views.AuthorizationListCreateView.as_view(),
+        name="api-authorizations",
+    ),
+    path(
+        "authorizations/access-log/",
+        authorization_views.AccessLogView.as_view(),
+        name="api-access-log",
+    ),
+    path(
+        "authorizations/<int:pk>/",
+        authorization_views.AuthorizationDetailView.as_view(),
+        name="api-authorization-detail",
+    ),
+    path(
+        "authorizations/<int:pk>/revoke/",
+        authorization_views.AuthorizationRevokeView.as_view(),
+        name="api-authorization-revoke",
+    ),
+    path(
+        "authorizations/<int:pk>/renew/",
+        authorization_views.AuthorizationRenewView.as_view(),
+        name="api-authorization-renew",
+    ),
+    path(
+        "authorizations/<int:pk>/letter/",
+        authorization_views.AuthorizationLetterView.as_view(),
+        name="api-authorization-letter",
+    ),
+    path(
+        "ledger/anchors/",
+        authorization_views.LedgerAnchorsView.as_view(),
+        name="api-ledger-anchors",
+    ),
+    path("ledger/", authorization_views.LedgerStatusView.as_view(), name="api-ledger"),
     path("banks/", bank_views.BankListCreateView.as_view(), name="api-banks"),
     path("banks/<int:pk>/", bank_views.BankDetailView.as_view(), name="api-bank-detail"),
     path(

@@ -2,9 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from allauth.mfa.models import Authenticator
-from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
-from allauth.mfa.totp.internal.auth import TOTP
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -18,6 +15,7 @@ from rest_framework.views import APIView
 from xinyidai.api.serializers import MeSerializer, TokenInputSerializer, TokenSerializer
 from xinyidai.core.audit import audit
 from xinyidai.core.errors import DomainError
+from xinyidai.core.reauth import second_factor_ok
 from xinyidai.permissions import (
     bank_membership_of,
     enterprise_membership_of,
@@ -62,22 +60,6 @@ class MeView(APIView):
         return Response(me_payload(request.user))
 
 
-def _second_factor_ok(user: Any, code: str) -> bool:
-    code = code.strip()
-    if not code:
-        return False
-    for authenticator in Authenticator.objects.filter(user=user):
-        if authenticator.type == Authenticator.Type.TOTP and TOTP(authenticator).validate_code(
-            code
-        ):
-            return True
-        if authenticator.type == Authenticator.Type.RECOVERY_CODES and RecoveryCodes(
-            authenticator
-        ).validate_code(code):
-            return True
-    return False
-
-
 class TokenView(APIView):
     """Exchange e-mail + password (+ a TOTP code for bank and credit-office roles) for an API
     token. The same token is returned until it is deleted."""
@@ -103,7 +85,7 @@ class TokenView(APIView):
                 raise DomainError(
                     "mfa_required", _("您的角色须先在网页上启用双因素认证（TOTP）"), status=403
                 )
-            if not _second_factor_ok(user, data.validated_data["otp_code"]):
+            if not second_factor_ok(user, data.validated_data["otp_code"]):
                 raise DomainError(
                     "otp_invalid", _("请提供有效的动态验证码（otp_code）"), status=401
                 )

@@ -16,10 +16,18 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
 from banks.models import Bank, BankMembership, BankRole, Branch
 from enterprises import reference, resident_id, synthetic, uscc
-from enterprises.models import Enterprise, EnterpriseMembership, EnterpriseRole
+from enterprises.authorization import authorization_grant
+from enterprises.models import (
+    Authorization,
+    AuthorizationStatus,
+    Enterprise,
+    EnterpriseMembership,
+    EnterpriseRole,
+)
 from enterprises.scoring import run_regrade
 from xinyidai.core.models import PlatformRole, User
 
@@ -121,7 +129,12 @@ class Command(BaseCommand):
                 BankMembership.objects.update_or_create(
                     user=users[email], defaults={"bank": bank, "branch": branch, "role": role}
                 )
+            demo_grant = self._authorization(owner, firms[0], bank)
         self._print(firms)
+        self.stdout.write(
+            f"演示授权 / demo authorisation: {demo_grant.number} {firms[0].name} → {bank.name}"
+            f"（{demo_grant.get_scope_display()}，{demo_grant.get_purpose_display()}）"
+        )
         if options["enterprises"]:
             self._city(options["enterprises"], options["seed"], options["chunk_size"])
         # every demo enterprise gets its credit grade (only changed grades are written again)
@@ -145,6 +158,25 @@ class Command(BaseCommand):
                 f"shareholdings, {result.personnel} 条主要人员 key personnel, "
                 f"{result.records} 条信用记录 credit records, {result.seconds:.1f} 秒 s"
             )
+        )
+
+    def _authorization(self, owner: User, enterprise: Enterprise, bank: Bank) -> Authorization:
+        """The demo firm authorises the demo bank, so the bank logins can open its portrait."""
+        current = Authorization.objects.filter(
+            enterprise=enterprise,
+            grantee_bank=bank,
+            status=AuthorizationStatus.ACTIVE,
+            valid_until__gt=timezone.now(),
+        ).first()
+        if current is not None:
+            return current
+        return authorization_grant(
+            actor=owner,
+            enterprise=enterprise,
+            grantee_bank_id=bank.pk,
+            scope="records",
+            purpose="pre_loan",
+            password=DEMO_PASSWORD,
         )
 
     def _enterprises(self) -> list[Enterprise]:
