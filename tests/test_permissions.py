@@ -10,7 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from enterprises.models import EnterpriseClaim, ImportBatch
+from enterprises.models import Authorization, EnterpriseClaim, ImportBatch
+from tests.factories import PASSWORD
+from xinyidai.core.models import LedgerCheck
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +41,13 @@ def expect(default: int, anonymous: int = LOGIN, **per_role: int) -> dict[str, i
 
 ENTERPRISE_ROLES = {"enterprise_owner": 200, "enterprise_admin": 200, "enterprise_member": 200}
 OFFICE = {"credit_office": 200, "superuser": 200}
+BANKS = {"bank_admin": 200, "bank_officer": 200}
+# Reading one enterprise's data (tests/enterprises/test_access_matrix.py has the full matrix):
+# banks get 403 naming the missing authorisation (the world's grants start tomorrow), the
+# office 403 until it states a reason, everyone else 404 as if the firm did not exist.
+READ_REFUSED = {"bank_admin": 403, "bank_officer": 403, "credit_office": 403, "superuser": 403}
+GRANTERS = {"enterprise_owner": 200, "enterprise_admin": 200}
+ENTERPRISE_ROLES_404 = dict.fromkeys(ENTERPRISE_ROLES, 404)
 
 PAGES: dict[str, tuple[str, dict[str, int]]] = {
     "home": ("/", expect(200, anonymous=200)),
@@ -49,14 +58,21 @@ PAGES: dict[str, tuple[str, dict[str, int]]] = {
     "registry": ("/enterprises/registry/", expect(403, **OFFICE)),
     "own_enterprise_detail": (
         "/enterprises/registry/{uscc}/",
-        expect(404, **ENTERPRISE_ROLES, **OFFICE),
+        expect(404, **ENTERPRISE_ROLES, **READ_REFUSED),
     ),
-    "other_enterprise_detail": ("/enterprises/registry/{other_uscc}/", expect(404, **OFFICE)),
+    "other_enterprise_detail": (
+        "/enterprises/registry/{other_uscc}/",
+        expect(404, **READ_REFUSED),
+    ),
+    "office_detail_with_reason": (
+        "/enterprises/registry/{other_uscc}/?reason=核查异议",
+        expect(404, **(READ_REFUSED | OFFICE)),
+    ),
     "own_portrait": (
         "/enterprises/registry/{uscc}/portrait/",
-        expect(404, **ENTERPRISE_ROLES, **OFFICE),
+        expect(404, **ENTERPRISE_ROLES, **READ_REFUSED),
     ),
-    "other_portrait": ("/enterprises/registry/{other_uscc}/portrait/", expect(404, **OFFICE)),
+    "other_portrait": ("/enterprises/registry/{other_uscc}/portrait/", expect(404, **READ_REFUSED)),
     "data_quality": ("/enterprises/quality/", expect(403, **OFFICE)),
     "imports": ("/enterprises/imports/", expect(403, credit_office=200)),
     "import_batch": ("/enterprises/imports/{batch}/", expect(403, credit_office=200)),
@@ -70,6 +86,51 @@ PAGES: dict[str, tuple[str, dict[str, int]]] = {
     "enterprise_invitation": ("/enterprises/invitations/{ent_token}/", expect(200)),
     "bank_invitation": ("/banks/invitations/{bank_token}/", expect(200)),
     "unknown_invitation": ("/banks/invitations/nope/", expect(404)),
+    "authorization_list": (
+        "/enterprises/authorizations/",
+        expect(403, **ENTERPRISE_ROLES, **BANKS, **OFFICE),
+    ),
+    "authorization_list_csv": (
+        "/enterprises/authorizations/?export=csv",
+        expect(403, **ENTERPRISE_ROLES, **BANKS, **OFFICE),
+    ),
+    "authorization_create": (
+        "/enterprises/authorizations/new/",
+        expect(403, **GRANTERS),
+    ),
+    "authorization_detail": (
+        "/enterprises/authorizations/{authorization}/",
+        expect(404, **ENTERPRISE_ROLES, **BANKS, **OFFICE),
+    ),
+    "other_authorization_detail": (
+        "/enterprises/authorizations/{other_authorization}/",
+        expect(404, **OFFICE),
+    ),
+    "authorization_letter": (
+        "/enterprises/authorizations/{authorization}/letter.pdf",
+        expect(404, **ENTERPRISE_ROLES, **BANKS, **OFFICE),
+    ),
+    "other_authorization_letter": (
+        "/enterprises/authorizations/{other_authorization}/letter.pdf",
+        expect(404, **OFFICE),
+    ),
+    "authorization_renew": (
+        "/enterprises/authorizations/{authorization}/renew/",
+        expect(403, **GRANTERS),
+    ),
+    "other_authorization_renew": (
+        "/enterprises/authorizations/{other_authorization}/renew/",
+        expect(403, enterprise_owner=404, enterprise_admin=404),
+    ),
+    "access_log": (
+        "/enterprises/access-log/",
+        expect(403, **ENTERPRISE_ROLES, **BANKS, **OFFICE),
+    ),
+    "access_log_csv": (
+        "/enterprises/access-log/?export=csv",
+        expect(403, **ENTERPRISE_ROLES, **BANKS, **OFFICE),
+    ),
+    "ledger_anchors": ("/ledger/", expect(200, anonymous=200)),
     "api_docs": ("/api/v1/docs/", expect(200, anonymous=200)),
     "api_schema": ("/api/v1/schema/", expect(200, anonymous=200)),
 }
@@ -87,6 +148,21 @@ POST_PAGES: dict[str, tuple[str, dict[str, int]]] = {
         "/enterprises/office/claims/{claim}/",
         expect(403, credit_office=302),
     ),
+    # the owner or an admin revokes and is sent back to the detail page
+    "authorization_revoke": (
+        "/enterprises/authorizations/{authorization}/revoke/",
+        expect(403, enterprise_owner=302, enterprise_admin=302),
+    ),
+    "other_authorization_revoke": (
+        "/enterprises/authorizations/{other_authorization}/revoke/",
+        expect(403, enterprise_owner=404, enterprise_admin=404),
+    ),
+    # without the password the owner and admin get the form back; nothing is renewed
+    "authorization_renew": (
+        "/enterprises/authorizations/{authorization}/renew/",
+        expect(403, enterprise_owner=200, enterprise_admin=200),
+    ),
+    "ledger_verify_now": ("/ledger/verify/", expect(403, credit_office=302)),
 }
 
 API_DENIED = 403  # DRF answers unauthenticated session clients with 403 and the error shape
@@ -99,13 +175,13 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any] | None, dict[str, int]]] = {
         "get",
         "/api/v1/enterprises/{uscc}/",
         None,
-        expect(404, anonymous=API_DENIED, **ENTERPRISE_ROLES, **OFFICE),
+        expect(404, anonymous=API_DENIED, **ENTERPRISE_ROLES, **READ_REFUSED),
     ),
     "other_enterprise": (
         "get",
         "/api/v1/enterprises/{other_uscc}/",
         None,
-        expect(404, anonymous=API_DENIED, **OFFICE),
+        expect(404, anonymous=API_DENIED, **READ_REFUSED),
     ),
     **{
         f"{what}_{whose}": (
@@ -113,12 +189,87 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any] | None, dict[str, int]]] = {
             f"/api/v1/enterprises/{{{key}}}/{what}/",
             None,
             expect(
-                404, anonymous=API_DENIED, **OFFICE, **(ENTERPRISE_ROLES if whose == "own" else {})
+                404,
+                anonymous=API_DENIED,
+                **READ_REFUSED,
+                **(ENTERPRISE_ROLES if whose == "own" else {}),
             ),
         )
-        for what in ("portrait", "graph", "ownership")
+        for what in ("summary", "portrait", "graph", "ownership", "records")
         for whose, key in (("own", "uscc"), ("other", "other_uscc"))
     },
+    **{
+        f"{what}_office_reason": (
+            "get",
+            f"/api/v1/enterprises/{{other_uscc}}/{what}/?reason=%E6%A0%B8%E6%9F%A5",
+            None,
+            expect(404, anonymous=API_DENIED, **(READ_REFUSED | OFFICE)),
+        )
+        for what in ("summary", "portrait", "records")
+    },
+    # authorisations: the enterprise's owners and admins grant and end them; everyone signed in
+    # lists what their tenant may see (possibly nothing)
+    "authorization_list": (
+        "get",
+        "/api/v1/authorizations/",
+        None,
+        expect(200, anonymous=API_DENIED),
+    ),
+    "authorization_create": (
+        "post",
+        "/api/v1/authorizations/",
+        {
+            "grantee_bank": "{bank}",
+            "scope": "portrait",
+            "purpose": "pre_loan",
+            "password": PASSWORD,
+        },
+        expect(403, anonymous=API_DENIED, enterprise_owner=201, enterprise_admin=201),
+    ),
+    "authorization_detail": (
+        "get",
+        "/api/v1/authorizations/{authorization}/",
+        None,
+        expect(404, anonymous=API_DENIED, **ENTERPRISE_ROLES, **BANKS, **OFFICE),
+    ),
+    "other_authorization_detail": (
+        "get",
+        "/api/v1/authorizations/{other_authorization}/",
+        None,
+        expect(404, anonymous=API_DENIED, **OFFICE),
+    ),
+    "authorization_letter": (
+        "get",
+        "/api/v1/authorizations/{authorization}/letter/",
+        None,
+        expect(404, anonymous=API_DENIED, **ENTERPRISE_ROLES, **BANKS, **OFFICE),
+    ),
+    "authorization_revoke": (
+        "post",
+        "/api/v1/authorizations/{authorization}/revoke/",
+        {"reason": "不再需要"},
+        expect(403, anonymous=API_DENIED, **GRANTERS),
+    ),
+    "other_authorization_revoke": (
+        "post",
+        "/api/v1/authorizations/{other_authorization}/revoke/",
+        {"reason": "不再需要"},
+        expect(403, anonymous=API_DENIED, **ENTERPRISE_ROLES_404),
+    ),
+    "authorization_renew": (
+        "post",
+        "/api/v1/authorizations/{authorization}/renew/",
+        {"password": PASSWORD},
+        expect(403, anonymous=API_DENIED, enterprise_owner=201, enterprise_admin=201),
+    ),
+    "access_log": (
+        "get",
+        "/api/v1/authorizations/access-log/",
+        None,
+        expect(200, anonymous=API_DENIED),
+    ),
+    "ledger_anchors": ("get", "/api/v1/ledger/anchors/", None, expect(200, anonymous=200)),
+    "ledger_status": ("get", "/api/v1/ledger/", None, expect(403, anonymous=API_DENIED, **OFFICE)),
     "enterprise_invite": (
         "post",
         "/api/v1/enterprises/{uscc}/invitations/",
@@ -193,7 +344,7 @@ def world(
     from banks.models import BankInvitation
     from enterprises import uscc
     from enterprises.models import EnterpriseInvitation
-    from tests.factories import UserFactory, make_enterprise_member
+    from tests.factories import BankFactory, UserFactory, make_enterprise_member
 
     claimant = UserFactory.create(email="claimant@example.com")
     member = make_enterprise_member(
@@ -227,7 +378,33 @@ def world(
         "bank_token": bank_invitation.token,
         "batch": ImportBatch.objects.create(source_department="某局", channel="file").pk,
         "new_bank_uscc": uscc.generate(random.Random(5)),
+        "authorization": authorization_for(enterprise, bank, inviter).pk,
+        "other_authorization": authorization_for(
+            other_enterprise, BankFactory.create(name="第三家银行"), inviter
+        ).pk,
     }
+
+
+def authorization_for(enterprise: Any, bank: Any, granted_by: Any) -> Authorization:
+    """Not yet in force (from tomorrow), so the bank's reads in the rows above stay refused;
+    it can still be seen, revoked and renewed."""
+    from enterprises.authorization import new_number, terms_digest
+
+    now = timezone.now()
+    authorization = Authorization(
+        number=new_number(),
+        enterprise=enterprise,
+        grantee_bank=bank,
+        scope="portrait",
+        purpose="pre_loan",
+        valid_from=now + timedelta(days=1),
+        valid_until=now + timedelta(days=365),
+        granted_by=granted_by,
+        granted_at=now,
+    )
+    authorization.digest = terms_digest(authorization)
+    authorization.save()
+    return authorization
 
 
 def client_for(role: str, request: Any, login: Any) -> Client:
@@ -270,6 +447,13 @@ def test_page_action_access(
         assert claim.status == ("approved" if role == "credit_office" else "pending")
     if action == "member_remove":
         assert member_exists is (role != "enterprise_owner")
+    granter = role in ("enterprise_owner", "enterprise_admin")
+    status = Authorization.objects.get(pk=world["authorization"]).status
+    assert status == ("revoked" if action == "authorization_revoke" and granter else "active")
+    assert Authorization.objects.get(pk=world["other_authorization"]).status == "active"
+    assert Authorization.objects.count() == 2  # nothing renewed
+    if action == "ledger_verify_now":
+        assert LedgerCheck.objects.count() == (1 if role == "credit_office" else 0)
 
 
 @pytest.mark.parametrize("role", ROLES)

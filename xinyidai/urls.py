@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from enterprises import authorization_views
 from xinyidai import views
 
 # The admin signs in through allauth, so the superuser gets the same second factor.
@@ -16,6 +17,8 @@ urlpatterns = [
     path("api/v1/", include("xinyidai.api.urls")),
     path("enterprises/", include("enterprises.urls")),
     path("banks/", include("banks.urls")),
+    path("ledger/", authorization_views.ledger_anchors, name="ledger_anchors"),
+    path("ledger/verify/", authorization_views.ledger_verify_now, name="ledger_verify_now"),
 ]
 
 handler403 = "xinyidai.views.permission_denied"
