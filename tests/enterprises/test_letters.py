@@ -137,7 +137,13 @@ def test_dates_are_beijing_time_whatever_the_active_time_zone() -> None:
 
 
 def test_page_counter_is_css_content_from_one_translatable_string() -> None:
-    assert pdf.page_counter_content() == '"第 " counter(page) " 页 / 共 " counter(pages) " 页"'
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        assert pdf.page_counter_content() == '"第 " counter(page) " 页 / 共 " counter(pages) " 页"'
+    with translation.override("en"):
+        content = str(pdf.page_counter_content())
+    assert "counter(page)" in content and "counter(pages)" in content and "页" not in content
 
 
 @pytest.mark.parametrize(
