@@ -103,10 +103,7 @@ def risk_tags(enterprise: Enterprise, summary: dict[str, int]) -> list[dict[str,
     return tags
 
 
-def summary(*, user: Any, enterprise: Enterprise) -> dict[str, Any]:
-    """The `summary` scope: grade, score and the reasons behind them."""
-    _require(user, enterprise, "summary")
-    grade = current_grade(enterprise)
+def _grade_fields(enterprise: Enterprise, grade: EnterpriseGrade | None) -> dict[str, Any]:
     return {
         "uscc": enterprise.uscc,
         "name": enterprise.name,
@@ -115,8 +112,14 @@ def summary(*, user: Any, enterprise: Enterprise) -> dict[str, Any]:
         "scheme_version": grade.scheme_version if grade else None,
         "computed_at": grade.computed_at if grade else None,
         "hard_rule": grade.hard_rule if grade else "",
-        "reasons": grade.reasons if grade else {},
     }
+
+
+def summary(*, user: Any, enterprise: Enterprise) -> dict[str, Any]:
+    """The `summary` scope: grade, score and the reasons behind them."""
+    _require(user, enterprise, "summary")
+    grade = current_grade(enterprise)
+    return {**_grade_fields(enterprise, grade), "reasons": grade.reasons if grade else {}}
 
 
 def portrait(*, user: Any, enterprise: Enterprise) -> dict[str, Any]:
@@ -125,13 +128,7 @@ def portrait(*, user: Any, enterprise: Enterprise) -> dict[str, Any]:
     names = dimension_names(grade.scheme_version) if grade else {}
     summary = record_summary(enterprise)
     return {
-        "uscc": enterprise.uscc,
-        "name": enterprise.name,
-        "grade": grade.grade if grade else None,
-        "score": grade.score if grade else None,
-        "scheme_version": grade.scheme_version if grade else None,
-        "computed_at": grade.computed_at if grade else None,
-        "hard_rule": grade.hard_rule if grade else "",
+        **_grade_fields(enterprise, grade),
         "dimension_scores": grade.dimension_scores if grade else {},
         "dimensions": [
             {"code": code, "name": names.get(code, code), "score": score}

@@ -17,6 +17,7 @@ from enterprises.models import (
     Enterprise,
     RecordType,
 )
+from enterprises.records import HASHED_FIELDS
 from xinyidai.core.errors import DomainError, NotFound
 
 READ_PARAMETERS = [
@@ -108,23 +109,12 @@ class CreditRecordSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CreditRecord
+        # what the record is (the hashed content, less the subject), how long it is shown,
+        # and the source data as the department sent it
         fields = [
             "id",
-            "record_type",
             "record_type_name",
-            "source_department",
-            "source_record_id",
-            "document_number",
-            "decision_date",
-            "penalty_class",
-            "amount",
-            "value",
-            "year",
-            "months_paid",
-            "months_arrears",
-            "fulfilment",
-            "valid_until",
-            "content",
+            *(f for f in HASHED_FIELDS if f not in ("uscc", "enterprise_name")),
             "publish_min_until",
             "publish_max_until",
             "raw",
