@@ -294,3 +294,37 @@ def test_other_bank_staff_cannot_use_this_banks_authorisation(
     response = login(stranger).get(f"/api/v1/enterprises/{target.uscc}/summary/")
     assert response.status_code == 403
     assert AccessLog.objects.count() == 0
+
+
+def test_records_endpoint_serves_the_records_with_their_source_data(
+    target: Enterprise, bank: Any, bank_officer: Any, login: Any
+) -> None:
+    from datetime import date
+
+    from enterprises.models import CreditRecord
+
+    for sid, kind, day in (("A1", "penalty", date(2025, 3, 1)), ("A2", "honor", date(2026, 5, 1))):
+        CreditRecord.objects.create(
+            enterprise=target,
+            uscc=target.uscc,
+            record_type=kind,
+            source_department="东莞市市场监督管理局",
+            source_record_id=sid,
+            decision_date=day,
+            content="内容" + sid,
+            raw={"原始字段": sid},
+            content_hash=sid,
+        )
+    grant(target, bank, state="active", scope="records")
+    client = login(bank_officer)
+    url = f"/api/v1/enterprises/{target.uscc}/records/"
+    body = client.get(url).json()
+    assert [r["source_record_id"] for r in body["results"]] == ["A2", "A1"]  # newest first
+    first = body["results"][1]
+    assert first["raw"] == {"原始字段": "A1"} and first["record_type_name"] == "行政处罚"
+    assert first["decision_date"] == "2025-03-01" and first["content"] == "内容A1"
+    assert "uscc" not in first
+    only = client.get(url + "?record_type=honor").json()["results"]
+    assert [r["source_record_id"] for r in only] == ["A2"]
+    year = client.get(url + "?year=2025").json()["results"]
+    assert [r["source_record_id"] for r in year] == ["A1"]
