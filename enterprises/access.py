@@ -218,7 +218,11 @@ def decide(
             status=AuthorizationStatus.ACTIVE,
             valid_from__lte=now,
             valid_until__gt=now,
-        ).filter(Q(grantee_bank_id=bank_id) | Q(grantee_bank__isnull=True))
+        )
+        .filter(Q(grantee_bank_id=bank_id) | Q(grantee_bank__isnull=True))
+        # the best grant is chosen below: no ordering, and only the columns read
+        .order_by()
+        .only("id", "scope", "purpose", "grantee_bank_id", "valid_until")
         if SCOPE_LEVEL[a.scope] >= SCOPE_LEVEL[scope] and (not purpose or a.purpose == purpose)
     ]
     if not candidates:
@@ -294,7 +298,28 @@ def record(
     return ReadAccess(**{**access.__dict__, "log_id": log.pk})
 
 
+# (bank, enterprise) pairs whose first-read row is committed, per process: the row is never
+# deleted while access-log rows (PROTECT) refer to both, so asking again is wasted work on
+# every read. Filled only after the commit, so a rolled-back first read is asked again.
+_FIRST_READS_KNOWN: set[tuple[int, int]] = set()
+_FIRST_READS_KNOWN_MAX = 200_000
+
+
+def forget_first_reads() -> None:
+    _FIRST_READS_KNOWN.clear()
+
+
 def _first_read(*, bank_id: int, enterprise: Enterprise) -> None:
+    key = (bank_id, enterprise.pk)
+    if key in _FIRST_READS_KNOWN:
+        return
+
+    def known() -> None:
+        if len(_FIRST_READS_KNOWN) >= _FIRST_READS_KNOWN_MAX:
+            _FIRST_READS_KNOWN.clear()
+        _FIRST_READS_KNOWN.add(key)
+
+    transaction.on_commit(known)
     if BankFirstRead.objects.filter(bank_id=bank_id, enterprise=enterprise).exists():
         return
     try:

@@ -40,6 +40,16 @@ def _fresh_graph_snapshot() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _no_remembered_first_reads() -> Iterator[None]:
+    """Ids come back after a rolled-back test (SQLite): forget which banks have read whom."""
+    from enterprises import access
+
+    access.forget_first_reads()
+    yield
+    access.forget_first_reads()
+
+
+@pytest.fixture(autouse=True)
 def _eager_tasks_and_clean_cache() -> Iterator[None]:
     """Unit tests run Celery tasks in-process with errors propagated; the worker integration
     test switches this off for itself."""

@@ -16,6 +16,7 @@ from enterprises.models import (
     AccessLog,
     Authorization,
     AuthorizationEvent,
+    BankFirstRead,
     Enterprise,
 )
 from enterprises.notices import send_expiry_notices
@@ -476,3 +477,24 @@ def test_ledger_anchors_are_public(login: Any, credit_office: Any) -> None:
     assert body["results"][0]["seq"] == 0
     status = login(credit_office).get("/api/v1/ledger/").json()
     assert status["head"] == {"seq": 0, "hash": "0" * 64}
+
+
+def test_first_read_is_remembered_only_after_the_commit(
+    enterprise: Enterprise,
+    enterprise_owner: Any,
+    bank: Any,
+    bank_officer: Any,
+    login: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from enterprises import access
+
+    grant(enterprise_owner, enterprise, bank)
+    url = f"/api/v1/enterprises/{enterprise.uscc}/summary/"
+    client = login(bank_officer)
+    client.get(url)  # committed? not in this test's transaction: nothing remembered
+    assert (bank.pk, enterprise.pk) not in access._FIRST_READS_KNOWN
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(url)
+    assert (bank.pk, enterprise.pk) in access._FIRST_READS_KNOWN
+    assert BankFirstRead.objects.filter(bank=bank, enterprise=enterprise).count() == 1
