@@ -26,3 +26,35 @@ def machine() -> str:
         f"{os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024 / 1024:.1f} GiB RAM, "
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
     )
+
+
+def database() -> str:
+    """Engine, version and database name of Django's default connection."""
+    from django.db import connection
+
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            version = (cursor.fetchone() or ("?",))[0]
+        return f"PostgreSQL {version} ({name})"
+    import sqlite3
+
+    return f"SQLite {sqlite3.sqlite_version} ({name})"
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def proc_stat(pid: int) -> tuple[str, int, float, float] | None:
+    """(comm, ppid, own CPU seconds, reaped children's CPU seconds) of a process, or None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    comm = text[text.index("(") + 1 : text.rindex(")")]
+    rest = text[text.rindex(")") + 2 :].split()
+    # fields after comm: state ppid … utime(14) stime(15) cutime(16) cstime(17), 1-based overall
+    own = (int(rest[11]) + int(rest[12])) / TICKS
+    children = (int(rest[13]) + int(rest[14])) / TICKS
+    return comm, int(rest[1]), own, children

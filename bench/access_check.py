@@ -57,7 +57,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from _machine import machine  # bench/ is sys.path[0] when run as a script
+from _machine import TICKS, machine, proc_stat
+from _machine import database as describe_database  # bench/ is sys.path[0] when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -125,22 +126,6 @@ def redis_answers(url: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 # Figures
 # ---------------------------------------------------------------------------------------------
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _stat(pid: int) -> tuple[str, int, float, float] | None:
-    """(comm, ppid, own CPU seconds, reaped children's CPU seconds) of a process."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    comm = text[text.index("(") + 1 : text.rindex(")")]
-    rest = text[text.rindex(")") + 2 :].split()
-    own = (int(rest[11]) + int(rest[12])) / TICKS
-    children = (int(rest[13]) + int(rest[14])) / TICKS
-    return comm, int(rest[1]), own, children
-
-
 def cpu_now() -> dict[str, float]:
     """CPU seconds so far: the whole machine (not idle, all CPUs), this process with its
     reaped children, and every `postgres` process (ended backends through the postmaster)."""
@@ -151,11 +136,11 @@ def cpu_now() -> dict[str, float]:
     values = [int(v) for v in fields[:8]]
     postgres = 0.0
     for name in os.listdir("/proc"):
-        stat = _stat(int(name)) if name.isdigit() else None
+        stat = proc_stat(int(name)) if name.isdigit() else None
         if stat is None or stat[0] != "postgres":
             continue
         postgres += stat[2]
-        parent = _stat(stat[1])
+        parent = proc_stat(stat[1])
         if parent is None or parent[0] != "postgres":  # the postmaster
             postgres += stat[3]
     times = os.times()
@@ -532,17 +517,11 @@ def main() -> int:
     settings.DEBUG = False  # no query log, as in production
     logging.getLogger("celery").setLevel(logging.WARNING)  # one INFO line per eager task
 
+    engine = describe_database()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            version = (cursor.fetchone() or ("?",))[0]
             cursor.execute("SHOW synchronous_commit")
-            sync = (cursor.fetchone() or ("?",))[0]
-        engine = f"PostgreSQL {version} (synchronous_commit {sync})"
-    else:
-        import sqlite3
-
-        engine = f"SQLite {sqlite3.sqlite_version}"
+            engine += f" (synchronous_commit {(cursor.fetchone() or ('?',))[0]})"
     print(f"machine : {machine()}")
     print(
         f"database: {engine}, {connection.settings_dict['NAME']}{' (created)' if created else ''}"

@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from _machine import database as describe_database
 from _machine import machine  # bench/ is sys.path[0] when run as a script
 from access_check import cpu_now, cpu_since
 
@@ -572,16 +573,9 @@ def main() -> int:
         print("the ledger is not empty: run with --fresh (drops this database)", file=sys.stderr)
         return 2
 
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            engine = f"PostgreSQL {(cursor.fetchone() or ('?',))[0]}"
-    else:
-        import sqlite3
-
-        engine = f"SQLite {sqlite3.sqlite_version}"
+    engine = describe_database()
     print(f"machine : {machine()}")
-    print(f"database: {engine} ({connection.settings_dict['NAME']})")
+    print(f"database: {engine}")
     report: dict[str, Any] = {"engine": engine}
 
     # 1-2. parties and the chain

@@ -33,7 +33,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from _machine import machine  # bench/ is sys.path[0] when run as a script
+from _machine import database, machine  # bench/ is sys.path[0] when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -68,20 +68,6 @@ def timed(function: Callable[[], Any]) -> tuple[float, Any]:
     started = time.perf_counter()
     result = function()
     return time.perf_counter() - started, result
-
-
-def database() -> str:
-    from django.db import connection
-
-    name = connection.settings_dict["NAME"]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            version = (cursor.fetchone() or ("?",))[0]
-        return f"PostgreSQL {version} ({name})"
-    import sqlite3
-
-    return f"SQLite {sqlite3.sqlite_version} ({name})"
 
 
 def risky_firms() -> tuple[float, list[int]]:

@@ -64,7 +64,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _machine import machine  # bench/ is sys.path[0] when run as a script
+from _machine import TICKS, machine, proc_stat
+from _machine import database as describe_database  # bench/ is sys.path[0] when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -79,27 +80,11 @@ ENDPOINTS: dict[str, str] = {
     "graph": "/api/v1/enterprises/{uscc}/graph/?depth=1",
     "ownership": "/api/v1/enterprises/{uscc}/ownership/",
 }
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------------------------------------
 # Machine and process CPU
 # ---------------------------------------------------------------------------------------------
-def proc_stat(pid: int) -> tuple[str, int, float, float] | None:
-    """(comm, ppid, own CPU seconds, reaped children's CPU seconds) of a process, or None."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    comm = text[text.index("(") + 1 : text.rindex(")")]
-    rest = text[text.rindex(")") + 2 :].split()
-    # fields after comm: state ppid … utime(14) stime(15) cutime(16) cstime(17), 1-based overall
-    ppid = int(rest[1])
-    own = (int(rest[11]) + int(rest[12])) / TICKS
-    children = (int(rest[13]) + int(rest[14])) / TICKS
-    return comm, ppid, own, children
-
-
 def all_pids() -> list[int]:
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]
 
@@ -172,7 +157,7 @@ def prepare(usccs_wanted: int, seed: int, migrate: bool) -> tuple[str, list[str]
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import connection, connections
+    from django.db import connections
     from rest_framework.authtoken.models import Token
 
     from enterprises.models import Enterprise
@@ -202,10 +187,7 @@ def prepare(usccs_wanted: int, seed: int, migrate: bool) -> tuple[str, list[str]
         Enterprise.objects.filter(pk__in=picked).values_list("uscc", flat=True)[:usccs_wanted]
     )
     rng.shuffle(usccs)
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        version = (cursor.fetchone() or ("?",))[0]
-    database = f"{connection.vendor} {version} ({connection.settings_dict['NAME']})"
+    database = describe_database()
     connections.close_all()
     # The key the city's encrypted fields were written with: FIELD_ENCRYPTION_KEY if this
     # process has one, else the development key derived from SECRET_KEY (xinyidai.core.crypto).

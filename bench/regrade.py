@@ -33,9 +33,8 @@ def main() -> int:
     import django
 
     django.setup()
+    from _machine import database, machine
     from django.core.management import call_command
-    from django.db import connection
-    from seed import machine
 
     from enterprises.models import Enterprise, EnterpriseGrade
     from enterprises.scoring import RegradeStats, ensure_default_scheme, run_regrade
@@ -56,16 +55,8 @@ def main() -> int:
         ids = list(Enterprise.objects.order_by("id").values_list("id", flat=True)[: args.limit])
     related = {} if args.no_graph else None
 
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            engine = f"PostgreSQL {(cursor.fetchone() or ('?',))[0]}"
-    else:
-        import sqlite3
-
-        engine = f"SQLite {sqlite3.sqlite_version}"
     print(f"machine : {machine()}")
-    print(f"database: {engine} ({connection.settings_dict['NAME']})")
+    print(f"database: {database()}")
     print(f"scheme  : {scheme.version}, as of {as_of}")
 
     def report(label: str, stats: RegradeStats, wall: float) -> None:

@@ -24,7 +24,7 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
-from _machine import machine  # bench/ is sys.path[0] when run as a script
+from _machine import database, machine  # bench/ is sys.path[0] when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -60,18 +60,8 @@ def main() -> int:
         print("refusing: this database already holds a synthetic city; use a fresh one")
         return 2
 
-    database = connection.settings_dict["NAME"]
-    if postgres:
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            version = (cursor.fetchone() or ("?",))[0]
-        engine = f"PostgreSQL {version} ({database})"
-    else:
-        import sqlite3
-
-        engine = f"SQLite {sqlite3.sqlite_version} ({database})"
     print(f"machine : {machine()}")
-    print(f"database: {engine}")
+    print(f"database: {database()}")
     print(f"N       : {args.enterprises:,} enterprises, seed {args.seed}")
 
     out = StringIO()
