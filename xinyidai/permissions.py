@@ -23,7 +23,7 @@ from rest_framework.permissions import BasePermission
 from xinyidai.core.models import PlatformRole
 
 if TYPE_CHECKING:
-    from banks.models import Bank, BankMembership
+    from banks.models import Bank, BankMembership, LoanProduct
     from enterprises.models import (
         AccessLog,
         Authorization,
@@ -169,6 +169,11 @@ def can_register_banks(user: Any) -> bool:
     return has_role(user, Role.CREDIT_OFFICE, Role.SUPERUSER)
 
 
+def can_edit_calendar(user: Any) -> bool:
+    """Enter holidays and swapped workdays, and confirm a year's schedule."""
+    return has_role(user, Role.CREDIT_OFFICE, Role.SUPERUSER)
+
+
 # ---------------------------------------------------------------------------------------------
 # Tenant querysets
 # ---------------------------------------------------------------------------------------------
@@ -229,6 +234,17 @@ def access_logs_visible_to(user: Any) -> QuerySet[AccessLog]:
             return qs.filter(bank_id=bm.bank_id)
         return qs.filter(user=user, bank_id=bm.bank_id)
     return qs.none()
+
+
+def products_managed_by(user: Any) -> QuerySet[LoanProduct]:
+    """A bank's staff see their bank's loan products in every status; the office sees all."""
+    from banks.models import LoanProduct
+
+    qs = LoanProduct.objects.select_related("bank", "live_version")
+    if has_role(user, Role.CREDIT_OFFICE, Role.SUPERUSER):
+        return qs
+    membership = bank_membership_of(user)
+    return qs.filter(bank_id=membership.bank_id) if membership else qs.none()
 
 
 def banks_managed_by(user: Any) -> QuerySet[Bank]:

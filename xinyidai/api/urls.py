@@ -1,6 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from banks.api import products as product_views
 from banks.api import views as bank_views
 from enterprises.api import authorizations as authorization_views
 from enterprises.api import portrait as portrait_views
@@ -113,6 +114,26 @@ urlpatterns = [
         name="api-ledger-anchors",
     ),
     path("ledger/", authorization_views.LedgerStatusView.as_view(), name="api-ledger"),
+    path("products/", product_views.ProductListCreateView.as_view(), name="api-products"),
+    path(
+        "products/manage/",
+        product_views.ProductManageListView.as_view(),
+        name="api-products-manage",
+    ),
+    path(
+        "products/manage/<int:pk>/",
+        product_views.ProductManageDetailView.as_view(),
+        name="api-product-manage-detail",
+    ),
+    path("products/<int:pk>/", product_views.ProductDetailView.as_view(), name="api-product"),
+    *[
+        path(
+            f"products/<int:pk>/{move}/",
+            product_views.ProductMoveView.as_view(move=move),
+            name=f"api-product-{move}",
+        )
+        for move in ("submit", "publish", "reject", "suspend", "resume", "retire")
+    ],
     path("banks/", bank_views.BankListCreateView.as_view(), name="api-banks"),
     path("banks/<int:pk>/", bank_views.BankDetailView.as_view(), name="api-bank-detail"),
     path(
