@@ -1,10 +1,12 @@
-"""One description of the benchmark machine for every script in bench/."""
+"""What every script in bench/ shares: the machine and database description, /proc CPU
+figures, and creating or dropping a scratch PostgreSQL database."""
 
 from __future__ import annotations
 
 import os
 import platform
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def machine() -> str:
@@ -58,3 +60,44 @@ def proc_stat(pid: int) -> tuple[str, int, float, float] | None:
     own = (int(rest[11]) + int(rest[12])) / TICKS
     children = (int(rest[13]) + int(rest[14])) / TICKS
     return comm, int(rest[1]), own, children
+
+
+def ensure_database(url: str) -> bool:
+    """Create the PostgreSQL database of `url` if missing; True when created."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = psycopg.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=parts.username,
+        password=parts.password,
+        dbname="postgres",
+        autocommit=True,
+    )
+    with admin:
+        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            return False
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return True
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    admin = psycopg.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=parts.username,
+        password=parts.password,
+        dbname="postgres",
+        autocommit=True,
+    )
+    with admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(parts.path.lstrip("/")))
+        )
