@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -130,8 +132,8 @@ class MarketProductSerializer(TermsOutputMixin, serializers.ModelSerializer):
         return eligibility.check(facts, obj).as_dict() if facts else None
 
 
-def _decimal(request: Request, name: str) -> Decimal | None:
-    text = request.query_params.get(name, "").strip()
+def _decimal(params: QueryDict, name: str) -> Decimal | None:
+    text = params.get(name, "").strip()
     if not text:
         return None
     try:
@@ -161,14 +163,15 @@ MARKET_PARAMETERS = [
 ]
 
 
-def market_queryset(request: Request) -> QuerySet[LoanProductVersion]:
+def market_queryset(params: QueryDict) -> QuerySet[LoanProductVersion]:
+    """The marketplace filtered and sorted by query parameters (the API's `query_params` or a
+    page's `GET`)."""
     qs = services.listed_versions()
-    params = request.query_params
-    if (amount := _decimal(request, "amount")) is not None:
+    if (amount := _decimal(params, "amount")) is not None:
         qs = qs.filter(amount_min__lte=amount, amount_max__gte=amount)
-    if (term := _decimal(request, "term")) is not None:
+    if (term := _decimal(params, "term")) is not None:
         qs = qs.filter(term_min__lte=term, term_max__gte=term)
-    if (rate := _decimal(request, "rate_max")) is not None:
+    if (rate := _decimal(params, "rate_max")) is not None:
         qs = qs.filter(rate_min__lte=rate)
     if kinds := [k for k in params.getlist("kind") if k]:
         qs = qs.filter(kind__in=kinds)
@@ -202,10 +205,15 @@ class ProductListCreateView(generics.ListAPIView[LoanProductVersion]):
         return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
 
     def get_queryset(self) -> Any:
-        qs = market_queryset(self.request)
+        qs = market_queryset(self.request.query_params)
         facts = _facts(self.request)
         if facts and self.request.query_params.get("eligible") in ("true", "1"):
-            return [v for v in qs if eligibility.check(facts, v).ok]
+            # check the conditions on plain rows, then fetch only the page's products
+            rows = qs.filter(eligibility.sql_prefilter(facts)).values(
+                "id", *eligibility.CONDITION_FIELDS
+            )
+            ok = [r["id"] for r in rows if eligibility.passes(facts, SimpleNamespace(**r))]
+            return qs.filter(id__in=ok)
         return qs
 
     def get_serializer_context(self) -> dict[str, Any]:

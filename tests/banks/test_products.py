@@ -429,3 +429,57 @@ def test_manage_api_per_tenant_and_moves(
         content_type="application/json",
     )
     assert created.status_code == 201 and created.json()["status"] == "draft"
+
+
+def test_passes_agrees_with_check_on_many_products() -> None:
+    """The fast filter and the explained check are one set of rules."""
+    import itertools
+
+    firm = EnterpriseFactory.create(established_date=date(2023, 6, 1))
+    record(firm, "tax_grade", "M")
+    regrade([firm.pk])
+    facts = eligibility.facts_for(firm)
+    grid = itertools.product(
+        ["", "A", "C"],
+        [[], ["C"], ["I"]],
+        [None, 2, 5],
+        ["", "B", "C"],
+        [True, False],
+        [None, Decimal("1000000"), Decimal("9000000")],
+    )
+    seen = set()
+    products: list[tuple[LoanProduct, bool]] = []
+    for grade, industries, years, tax, serious, capital in grid:
+        product = LoanProduct(
+            **terms(
+                min_grade=grade,
+                industries=industries,
+                min_years=years,
+                min_tax_grade=tax,
+                no_serious_record=serious,
+                min_registered_capital=capital,
+            )
+        )
+        ok = eligibility.check(facts, product, today=date(2026, 11, 22)).ok
+        assert eligibility.passes(facts, product, today=date(2026, 11, 22)) is ok
+        seen.add(ok)
+        products.append((product, ok))
+    assert seen == {True, False}
+    # the SQL prefilter never drops an eligible product, and drops every product failing only
+    # scalar conditions
+    staff = UserFactory.create()
+    bank = BankFactory.create()
+    for i, (product, _ok) in enumerate(products):
+        product.bank, product.code, product.created_by = bank, f"G{i}", staff
+        product.save()
+    kept = set(
+        LoanProduct.objects.filter(
+            eligibility.sql_prefilter(facts, today=date(2026, 11, 22))
+        ).values_list("code", flat=True)
+    )
+    for i, (product, ok) in enumerate(products):
+        scalar_only = LoanProduct(**{**product.terms(), "industries": []})
+        scalar_ok = eligibility.passes(facts, scalar_only, today=date(2026, 11, 22))
+        assert (f"G{i}" in kept) is scalar_ok, product.terms()
+        if ok:
+            assert f"G{i}" in kept
