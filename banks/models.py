@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from enterprises import reference
-from enterprises.models import USCC_SHAPE, validate_uscc
+from enterprises.models import USCC_SHAPE, AuthorizationScope, validate_uscc
 from xinyidai.core.models import InvitationBase
 
 
@@ -178,11 +178,7 @@ class ProductTerms(models.Model):
     required_scope = models.CharField(
         _("所需授权范围"),
         max_length=16,
-        choices=[
-            ("summary", _("信用摘要")),
-            ("portrait", _("信用画像")),
-            ("records", _("信用记录明细")),
-        ],
+        choices=AuthorizationScope.choices,
         default="portrait",
     )
     risk_compensation = models.BooleanField(_("纳入风险补偿资金池"), default=False)

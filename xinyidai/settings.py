@@ -324,6 +324,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # one name for a choice set used by several fields (authorisations, products' needs)
+    "ENUM_NAME_OVERRIDES": {"AuthorizationScopeEnum": "enterprises.models.AuthorizationScope"},
 }
 
 # ---------------------------------------------------------------------------------------------
