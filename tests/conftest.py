@@ -40,6 +40,16 @@ def _fresh_graph_snapshot() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_holiday_calendar() -> Iterator[None]:
+    """Each test counts working days on its own calendar rows."""
+    from xinyidai.core import workdays
+
+    workdays.invalidate()
+    yield
+    workdays.invalidate()
+
+
+@pytest.fixture(autouse=True)
 def _no_remembered_first_reads() -> Iterator[None]:
     """Ids come back after a rolled-back test (SQLite): forget which banks have read whom."""
     from enterprises import access

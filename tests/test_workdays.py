@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import chinese_calendar
@@ -7,12 +8,26 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from xinyidai.core import workdays
 from xinyidai.core.workdays import (
+    Deadline,
     add_working_days,
+    due_date,
     is_working_day,
     supported_range,
     working_days_between,
+    year_status,
 )
+
+# The calendar is the library's schedule plus the days the credit office entered (none here).
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendar() -> Iterator[None]:
+    workdays.invalidate()
+    yield
+    workdays.invalidate()
 
 
 def test_library_data_used_here() -> None:
@@ -75,6 +90,19 @@ def test_outside_the_known_years_falls_back_to_monday_to_friday() -> None:
     assert working_days_between(date(2003, 12, 30), date(2004, 1, 2)) == 2
     # long spans beyond the data are counted in closed form
     assert working_days_between(date(2030, 1, 6), date(2030, 2, 3)) == 20
+
+
+def test_year_status_and_deadlines_outside_the_known_years() -> None:
+    assert [year_status(y) for y in (2003, 2004, 2026, 2027)] == [
+        "assumed",
+        "library",
+        "library",
+        "assumed",
+    ]
+    assert due_date(date(2026, 12, 31), 2) == Deadline(date(2027, 1, 4), (2027,))
+    assert due_date(date(2026, 12, 30), 1) == Deadline(date(2026, 12, 31), ())
+    assert due_date(date(2026, 12, 31), 0) == Deadline(date(2026, 12, 31), ())
+    assert not due_date(date(2026, 12, 30), 1).assumed
 
 
 def test_negative_n_is_refused() -> None:

@@ -218,3 +218,63 @@ class LedgerCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ran_at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'FAILED'}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Holiday calendar entered by the credit office (see xinyidai/core/workdays.py)
+# ---------------------------------------------------------------------------------------------
+class CalendarDayKind(models.TextChoices):
+    HOLIDAY = "holiday", _("法定节假日")  # a day off, even on a weekday
+    WORKDAY = "workday", _("调休上班")  # a working day, even on a weekend
+
+
+class CalendarDay(models.Model):
+    """One day of the State Council's schedule entered by the credit office. A row wins over
+    the `chinese_calendar` package and over the Monday–Friday rule."""
+
+    day = models.DateField(_("日期"), unique=True)
+    kind = models.CharField(_("类型"), max_length=10, choices=CalendarDayKind.choices)
+    name = models.CharField(_("节日"), max_length=50, blank=True, default="")
+    note = models.CharField(_("依据"), max_length=200, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("录入人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("录入时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("节假日安排")
+        verbose_name_plural = _("节假日安排")
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind} {self.name}".rstrip()
+
+
+class CalendarYear(models.Model):
+    """The credit office's statement that a year's schedule is entered completely. Until then
+    the year is *assumed*: weekends off, plus whatever days were entered."""
+
+    year = models.PositiveSmallIntegerField(_("年份"), unique=True)
+    published_ref = models.CharField(_("发布文号"), max_length=200)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("确认人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(_("确认时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("年度节假日安排")
+        verbose_name_plural = _("年度节假日安排")
+        ordering = ["-year"]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.published_ref}"
