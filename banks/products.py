@@ -6,6 +6,7 @@ live in the marketplace stays listed while a revision is drafted and reviewed.
 from __future__ import annotations
 
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from django.db import transaction
@@ -24,6 +25,7 @@ from banks.models import (
 )
 from enterprises import reference
 from enterprises.models import EnterpriseScale
+from lending import eligibility
 from lending.eligibility import GRADE_ORDER, TAX_GRADE_ORDER
 from xinyidai.core.audit import audit
 from xinyidai.core.errors import Conflict, DomainError, NotFound
@@ -148,10 +150,11 @@ def clean_terms(data: dict[str, Any]) -> dict[str, Any]:
         if int(hi) < int(lo):
             errors.setdefault("term_max", []).append(_("最长期限不能短于最短期限"))
     if errors:
-        first = next(iter(errors.items()))
+        name, messages = next(iter(errors.items()))
+        label = getattr(LoanProduct._meta.get_field(name), "verbose_name", name)
         raise DomainError(
             "invalid_terms",
-            _("产品条款有误：%(field)s %(message)s") % {"field": first[0], "message": first[1][0]},
+            _("产品条款有误：%(field)s：%(message)s") % {"field": label, "message": messages[0]},
             detail=errors,
         )
     return terms
@@ -264,6 +267,20 @@ def product_move(*, actor: Any, product_id: int, move: str, reason: str = "") ->
     )
     audit(actor=actor, action=f"product.{move}", obj=product, data={"from": old, "to": target})
     return product
+
+
+def can_move(user: Any, product: LoanProduct, move: str) -> bool:
+    """Whether `user` may make `move` on `product` at all (buttons; the status is checked on
+    the move itself)."""
+    return move in MOVES and _may(user, MOVES[move][2], product)
+
+
+def only_eligible(qs: Any, facts: eligibility.EnterpriseFacts) -> Any:
+    """The products an enterprise qualifies for: the SQL prefilter, then the rules on plain
+    rows, then a query for those ids (so only the page's products are fetched)."""
+    rows = qs.filter(eligibility.sql_prefilter(facts)).values("id", *eligibility.CONDITION_FIELDS)
+    ok = [row["id"] for row in rows if eligibility.passes(facts, SimpleNamespace(**row))]
+    return qs.filter(id__in=ok)
 
 
 def listed_versions() -> Any:

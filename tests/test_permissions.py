@@ -133,6 +133,28 @@ PAGES: dict[str, tuple[str, dict[str, int]]] = {
     "ledger_anchors": ("/ledger/", expect(200, anonymous=200)),
     "api_docs": ("/api/v1/docs/", expect(200, anonymous=200)),
     "api_schema": ("/api/v1/schema/", expect(200, anonymous=200)),
+    "calendar_year": ("/office/calendar/", expect(403, **OFFICE)),
+    "calendar_year_library": ("/office/calendar/?year=2026", expect(403, **OFFICE)),
+    # loan products: the marketplace is public; banks manage their own, the office all of them
+    "market": ("/market/", expect(200, anonymous=200)),
+    "market_filtered": (
+        "/market/?kind=credit&amount=500000&eligible=1&sort=-amount",
+        expect(200, anonymous=200),
+    ),
+    "market_product": ("/market/{product}/", expect(200, anonymous=200)),
+    "product_manage_list": ("/banks/products/", expect(403, **BANKS, **OFFICE)),
+    "product_manage_list_csv": ("/banks/products/?export=csv", expect(403, **BANKS, **OFFICE)),
+    "product_create": ("/banks/products/new/", expect(403, **BANKS)),
+    "product_manage_detail": ("/banks/products/{product}/", expect(403, **BANKS, **OFFICE)),
+    "other_product_manage_detail": (
+        "/banks/products/{other_product}/",
+        expect(403, bank_admin=404, bank_officer=404, **OFFICE),
+    ),
+    "product_edit": ("/banks/products/{product}/edit/", expect(403, **BANKS)),
+    "other_product_edit": (
+        "/banks/products/{other_product}/edit/",
+        expect(403, bank_admin=404, bank_officer=404),
+    ),
 }
 
 # State-changing page actions (POST): who may do them, and that nobody else changed anything.
@@ -163,6 +185,25 @@ POST_PAGES: dict[str, tuple[str, dict[str, int]]] = {
         expect(403, enterprise_owner=200, enterprise_admin=200),
     ),
     "ledger_verify_now": ("/ledger/verify/", expect(403, credit_office=302)),
+    # the office passes the role check; the posted form names no calendar action: 400
+    "calendar_year": ("/office/calendar/?year=2027", expect(403, **dict.fromkeys(OFFICE, 400))),
+    # a bank admin or the office suspends; a bank officer is told they may not: all back to
+    # the product page (tests/banks/test_product_pages.py checks who changed what)
+    "product_suspend": (
+        "/banks/products/{product}/suspend/",
+        expect(403, **dict.fromkeys([*BANKS, *OFFICE], 302)),
+    ),
+    "other_product_suspend": (
+        "/banks/products/{other_product}/suspend/",
+        expect(403, bank_admin=404, bank_officer=404, **dict.fromkeys(OFFICE, 302)),
+    ),
+    # the posted data is no set of terms: bank staff get the form back, nothing is saved
+    "product_create": ("/banks/products/new/", expect(403, **BANKS)),
+    "product_edit": ("/banks/products/{product}/edit/", expect(403, **BANKS)),
+    "other_product_edit": (
+        "/banks/products/{other_product}/edit/",
+        expect(403, bank_admin=404, bank_officer=404),
+    ),
 }
 
 API_DENIED = 403  # DRF answers unauthenticated session clients with 403 and the error shape
@@ -329,6 +370,26 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any] | None, dict[str, int]]] = {
         None,
         expect(403, anonymous=API_DENIED, **OFFICE),
     ),
+    "calendar_days": (
+        "get",
+        "/api/v1/calendar/days/?year=2027",
+        None,
+        expect(200, anonymous=API_DENIED),
+    ),
+    "calendar_day_set": (
+        "post",
+        "/api/v1/calendar/days/",
+        {"day": "2027-02-06", "kind": "holiday", "name": "春节"},
+        expect(403, anonymous=API_DENIED, **OFFICE),
+    ),
+    # nothing is entered for 2027 in this world: the office passes the role check and is
+    # refused by the rule that a confirmed year has its holidays entered
+    "calendar_year_confirm": (
+        "post",
+        "/api/v1/calendar/years/2027/confirm/",
+        {"published_ref": "测试文号"},
+        expect(403, anonymous=API_DENIED, **dict.fromkeys(OFFICE, 400)),
+    ),
 }
 ENDPOINTS["claim_approve"][3]["anonymous"] = API_DENIED
 ENDPOINTS["claim_reject"][3]["anonymous"] = API_DENIED
@@ -382,6 +443,8 @@ def world(
         "other_authorization": authorization_for(
             other_enterprise, BankFactory.create(name="第三家银行"), inviter
         ).pk,
+        "product": listed_product_of(bank),
+        "other_product": listed_product_of(BankFactory.create(name="第四家银行")),
     }
 
 
@@ -405,6 +468,39 @@ def authorization_for(enterprise: Any, bank: Any, granted_by: Any) -> Authorizat
     authorization.digest = terms_digest(authorization)
     authorization.save()
     return authorization
+
+
+def listed_product_of(bank: Any) -> int:
+    """A product of `bank`, published and listed in the marketplace."""
+    from decimal import Decimal
+
+    from banks import products
+    from tests.factories import UserFactory, make_bank_member
+    from xinyidai.core.models import PlatformRole
+
+    staff = UserFactory.create()
+    make_bank_member(staff, bank, "officer")
+    office = UserFactory.create(platform_role=PlatformRole.CREDIT_OFFICE)
+    product = products.product_create(
+        actor=staff,
+        code="WORLD-1",
+        terms={
+            "name": "示范信用贷",
+            "kind": "credit",
+            "guarantee_methods": ["credit"],
+            "amount_min": Decimal("100000"),
+            "amount_max": Decimal("3000000"),
+            "rate_min": Decimal("3.45"),
+            "rate_max": Decimal("4.2"),
+            "term_min": 6,
+            "term_max": 36,
+            "repayment_methods": ["interest_first"],
+            "min_years": 3,
+        },
+    )
+    products.product_move(actor=staff, product_id=product.pk, move="submit")
+    products.product_move(actor=office, product_id=product.pk, move="publish")
+    return product.pk
 
 
 def client_for(role: str, request: Any, login: Any) -> Client:

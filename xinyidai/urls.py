@@ -3,8 +3,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from banks.urls import market_urlpatterns
 from enterprises import authorization_views
 from xinyidai import views
+from xinyidai.core import calendar_views
 
 # The admin signs in through allauth, so the superuser gets the same second factor.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -17,8 +19,10 @@ urlpatterns = [
     path("api/v1/", include("xinyidai.api.urls")),
     path("enterprises/", include("enterprises.urls")),
     path("banks/", include("banks.urls")),
+    path("market/", include(market_urlpatterns)),
     path("ledger/", authorization_views.ledger_anchors, name="ledger_anchors"),
     path("ledger/verify/", authorization_views.ledger_verify_now, name="ledger_verify_now"),
+    path("office/calendar/", calendar_views.calendar_year, name="calendar_year"),
 ]
 
 handler403 = "xinyidai.views.permission_denied"

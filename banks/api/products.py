@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from types import SimpleNamespace
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -208,12 +207,7 @@ class ProductListCreateView(generics.ListAPIView[LoanProductVersion]):
         qs = market_queryset(self.request.query_params)
         facts = _facts(self.request)
         if facts and self.request.query_params.get("eligible") in ("true", "1"):
-            # check the conditions on plain rows, then fetch only the page's products
-            rows = qs.filter(eligibility.sql_prefilter(facts)).values(
-                "id", *eligibility.CONDITION_FIELDS
-            )
-            ok = [r["id"] for r in rows if eligibility.passes(facts, SimpleNamespace(**r))]
-            return qs.filter(id__in=ok)
+            return services.only_eligible(qs, facts)
         return qs
 
     def get_serializer_context(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from enterprises.api import quality as quality_views
 from enterprises.api import records as record_views
 from enterprises.api import views as enterprise_views
 from xinyidai.api import views
+from xinyidai.core import calendar_api
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -140,5 +141,11 @@ urlpatterns = [
         "banks/<int:pk>/invitations/",
         bank_views.BankInvitationView.as_view(),
         name="api-bank-invitations",
+    ),
+    path("calendar/days/", calendar_api.CalendarDaysView.as_view(), name="api-calendar-days"),
+    path(
+        "calendar/years/<int:year>/confirm/",
+        calendar_api.CalendarYearConfirmView.as_view(),
+        name="api-calendar-year-confirm",
     ),
 ]
