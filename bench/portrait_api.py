@@ -40,9 +40,7 @@ at the end.
 from __future__ import annotations
 
 import argparse
-import base64
 import cProfile
-import hashlib
 import http.client
 import io
 import json
@@ -155,7 +153,6 @@ def prepare(usccs_wanted: int, seed: int, migrate: bool) -> tuple[str, list[str]
     django.setup()
     from allauth.mfa.models import Authenticator
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
-    from django.conf import settings
     from django.core.management import call_command
     from django.db import connections
     from rest_framework.authtoken.models import Token
@@ -191,12 +188,9 @@ def prepare(usccs_wanted: int, seed: int, migrate: bool) -> tuple[str, list[str]
     connections.close_all()
     # The key the city's encrypted fields were written with: FIELD_ENCRYPTION_KEY if this
     # process has one, else the development key derived from SECRET_KEY (xinyidai.core.crypto).
-    field_key = (
-        settings.FIELD_ENCRYPTION_KEY
-        or base64.urlsafe_b64encode(
-            hashlib.sha256(("field-key:" + settings.SECRET_KEY).encode()).digest()
-        ).decode()
-    )
+    from xinyidai.core.crypto import current_keys
+
+    field_key = current_keys()
     return token.key, usccs, database, field_key
 
 
@@ -221,6 +215,8 @@ def server_env(cache: str, field_key: str) -> dict[str, str]:
             "FIELD_ENCRYPTION_KEY": field_key,
             # only hashes resident IDs on import; these endpoints only read
             "PERSON_ID_KEY": secrets.token_urlsafe(32),
+            # reads are chained into the ledger with this key (a throw-away one here)
+            "LEDGER_KEY": secrets.token_urlsafe(32),
             "DJANGO_SECURE_SSL_REDIRECT": "false",
             "LOG_LEVEL": "WARNING",
         }

@@ -21,14 +21,24 @@ from django.conf import settings
 from django.db import connections, models, router, transaction
 
 
+def development_key(secret_key: str) -> str:
+    """The Fernet key used when FIELD_ENCRYPTION_KEY is unset (development only)."""
+    return base64.urlsafe_b64encode(
+        hashlib.sha256(("field-key:" + secret_key).encode()).digest()
+    ).decode()
+
+
+def current_keys() -> str:
+    """FIELD_ENCRYPTION_KEY as this process uses it, for another process that must read the
+    same rows (benchmarks start servers with other secret keys)."""
+    return settings.FIELD_ENCRYPTION_KEY or development_key(settings.SECRET_KEY)
+
+
 @cache
 def _fernets(keys: str, secret_key: str) -> tuple[Fernet, ...]:
     if keys:
         return tuple(Fernet(k.strip().encode()) for k in keys.split(",") if k.strip())
-    derived = base64.urlsafe_b64encode(
-        hashlib.sha256(("field-key:" + secret_key).encode()).digest()
-    )
-    return (Fernet(derived),)
+    return (Fernet(development_key(secret_key).encode()),)
 
 
 @cache
