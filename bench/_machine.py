@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import platform
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -62,14 +63,12 @@ def proc_stat(pid: int) -> tuple[str, int, float, float] | None:
     return comm, int(rest[1]), own, children
 
 
-def ensure_database(url: str) -> bool:
-    """Create the PostgreSQL database of `url` if missing; True when created."""
+def _admin(url: str) -> Any:
+    """An autocommit connection to the `postgres` database of the server in `url`."""
     import psycopg
-    from psycopg import sql
 
     parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = psycopg.connect(
+    return psycopg.connect(
         host=parts.hostname or "127.0.0.1",
         port=parts.port or 5432,
         user=parts.username,
@@ -77,7 +76,14 @@ def ensure_database(url: str) -> bool:
         dbname="postgres",
         autocommit=True,
     )
-    with admin:
+
+
+def ensure_database(url: str) -> bool:
+    """Create the PostgreSQL database of `url` if missing; True when created."""
+    from psycopg import sql
+
+    name = urlsplit(url).path.lstrip("/")
+    with _admin(url) as admin:
         if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             return False
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -85,19 +91,8 @@ def ensure_database(url: str) -> bool:
 
 
 def drop_database(url: str) -> None:
-    import psycopg
     from psycopg import sql
 
-    parts = urlsplit(url)
-    admin = psycopg.connect(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-        user=parts.username,
-        password=parts.password,
-        dbname="postgres",
-        autocommit=True,
-    )
-    with admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(parts.path.lstrip("/")))
-        )
+    name = urlsplit(url).path.lstrip("/")
+    with _admin(url) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
