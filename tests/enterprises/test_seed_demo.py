@@ -58,6 +58,15 @@ def test_seed_demo_is_idempotent_and_prints_logins() -> None:
     (grant,) = Authorization.objects.all()
     assert (grant.scope, grant.purpose, grant.state()) == ("records", "pre_loan", "active")
     assert grant.number in printed
+    # the demo bank's products are in the marketplace, once
+    from banks.models import LoanProduct
+
+    assert sorted(LoanProduct.objects.values_list("code", "status", "listed")) == [
+        ("DEMO-MORT", "published", True),
+        ("DEMO-TAX", "published", True),
+        ("DEMO-XYD", "published", True),
+    ]
+    assert "demo loan products in the marketplace: 3" in printed
 
 
 @pytest.mark.parametrize("email", sorted(DEMO_EMAILS))

@@ -87,6 +87,64 @@ ACCOUNTS = [
     DemoAccount("admin@example.com", "系统管理员", "superuser"),
 ]
 
+# Illustrative products of the demo bank (names say 演示: not real offers).
+DEMO_PRODUCTS: list[tuple[str, dict[str, Any]]] = [
+    (
+        "DEMO-XYD",
+        {
+            "name": "信易贷·演示信用贷",
+            "kind": "credit",
+            "guarantee_methods": ["credit"],
+            "amount_min": Decimal("100000"),
+            "amount_max": Decimal("3000000"),
+            "rate_min": Decimal("3.4500"),
+            "rate_max": Decimal("4.3500"),
+            "term_min": 3,
+            "term_max": 36,
+            "repayment_methods": ["interest_first", "equal_instalment"],
+            "min_grade": "B",
+            "min_years": 2,
+            "risk_compensation": True,
+            "description": "演示产品：凭企业信用，无需抵押担保。",
+        },
+    ),
+    (
+        "DEMO-TAX",
+        {
+            "name": "银税互动·演示税易贷",
+            "kind": "tax",
+            "guarantee_methods": ["credit"],
+            "amount_min": Decimal("50000"),
+            "amount_max": Decimal("2000000"),
+            "rate_min": Decimal("3.6000"),
+            "rate_max": Decimal("4.8000"),
+            "term_min": 6,
+            "term_max": 12,
+            "repayment_methods": ["interest_first"],
+            "min_tax_grade": "B",
+            "description": "演示产品：纳税信用 B 级及以上企业可申请。",
+        },
+    ),
+    (
+        "DEMO-MORT",
+        {
+            "name": "演示厂房抵押贷",
+            "kind": "renewal",
+            "guarantee_methods": ["mortgage"],
+            "amount_min": Decimal("1000000"),
+            "amount_max": Decimal("20000000"),
+            "rate_min": Decimal("3.2000"),
+            "rate_max": Decimal("4.0000"),
+            "term_min": 12,
+            "term_max": 60,
+            "repayment_methods": ["equal_principal", "bullet"],
+            "industries": ["C"],
+            "min_registered_capital": Decimal("5000000"),
+            "description": "演示产品：制造业企业厂房抵押，可无还本续贷。",
+        },
+    ),
+]
+
 
 class Command(BaseCommand):
     help = (
@@ -130,7 +188,9 @@ class Command(BaseCommand):
                     user=users[email], defaults={"bank": bank, "branch": branch, "role": role}
                 )
             demo_grant = self._authorization(owner, firms[0], bank)
+            listed = self._products(users["bank@example.com"], users["office@example.com"])
         self._print(firms)
+        self.stdout.write(f"演示贷款产品 / demo loan products in the marketplace: {listed}")
         self.stdout.write(
             f"演示授权 / demo authorisation: {demo_grant.number} {firms[0].name} → {bank.name}"
             f"（{demo_grant.get_scope_display()}，{demo_grant.get_purpose_display()}）"
@@ -159,6 +219,21 @@ class Command(BaseCommand):
                 f"{result.records} 条信用记录 credit records, {result.seconds:.1f} 秒 s"
             )
         )
+
+    def _products(self, officer: User, office: User) -> int:
+        """The demo bank's products, drafted by its officer and published by the office, so the
+        marketplace has something to show (illustrative terms, marked 演示)."""
+        from banks.models import LoanProduct
+        from banks.products import product_create, product_move
+
+        bank_id = officer.bank_membership.bank_id
+        for code, terms in DEMO_PRODUCTS:
+            if LoanProduct.objects.filter(bank_id=bank_id, code=code).exists():
+                continue
+            product = product_create(actor=officer, code=code, terms=terms)
+            product_move(actor=officer, product_id=product.pk, move="submit")
+            product_move(actor=office, product_id=product.pk, move="publish")
+        return LoanProduct.objects.filter(bank_id=bank_id, listed=True).count()
 
     def _authorization(self, owner: User, enterprise: Enterprise, bank: Bank) -> Authorization:
         """The demo firm authorises the demo bank, so the bank logins can open its portrait."""
