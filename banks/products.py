@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +31,8 @@ from lending.eligibility import GRADE_ORDER, TAX_GRADE_ORDER
 from xinyidai.core.audit import audit
 from xinyidai.core.errors import Conflict, DomainError, NotFound
 from xinyidai.core.errors import PermissionDenied as DomainPermissionDenied
+from xinyidai.core.models import PlatformRole, User
+from xinyidai.core.notifications import in_site_language, notify_users
 from xinyidai.permissions import Role, bank_membership_of, has_role
 
 S = ProductStatus
@@ -266,7 +269,51 @@ def product_move(*, actor: Any, product_id: int, move: str, reason: str = "") ->
         reason=reason[:300],
     )
     audit(actor=actor, action=f"product.{move}", obj=product, data={"from": old, "to": target})
+    _notify_move(actor=actor, product=product, move=move, reason=reason)
     return product
+
+
+def _move_notice(move: str, bank: str, name: str) -> tuple[str, str]:
+    """(kind, title) of the in-app notice for a move."""
+    names = {"bank": bank, "name": name}
+    if move == "submit":
+        return "product.submitted", _("新产品待审核：%(bank)s %(name)s") % names
+    if move == "publish":
+        return "product.published", _("产品已发布：%(name)s") % names
+    if move == "reject":
+        return "product.rejected", _("产品被退回：%(name)s") % names
+    if move == "suspend":
+        return "product.suspended", _("产品已暂停：%(name)s") % names
+    if move == "resume":
+        return "product.resumed", _("产品已恢复：%(name)s") % names
+    return "product.retired", _("产品已下架：%(name)s") % names
+
+
+@in_site_language
+def _notify_move(*, actor: Any, product: LoanProduct, move: str, reason: str) -> None:
+    """A submission goes to the credit office; the office's moves go to the bank's staff. The
+    actor is never told of their own move."""
+    if move == "submit":
+        users = User.objects.filter(platform_role=PlatformRole.CREDIT_OFFICE, is_active=True)
+    elif not _staff_of(actor, product.bank_id):
+        users = User.objects.filter(bank_membership__bank_id=product.bank_id, is_active=True)
+    else:
+        return
+    kind, title = _move_notice(move, product.bank.name, product.name)
+    reason = reason.strip()
+    if move == "reject":
+        body = _("退回原因：%(reason)s") % {"reason": reason}
+    elif reason:
+        body = _("说明：%(reason)s") % {"reason": reason}
+    else:
+        body = ""
+    notify_users(
+        users=users.exclude(pk=actor.pk),
+        kind=kind,
+        title=title,
+        body=body,
+        url=reverse("product_manage_detail", args=[product.pk]),
+    )
 
 
 def can_move(user: Any, product: LoanProduct, move: str) -> bool:

@@ -155,6 +155,10 @@ PAGES: dict[str, tuple[str, dict[str, int]]] = {
         "/banks/products/{other_product}/edit/",
         expect(403, bank_admin=404, bank_officer=404),
     ),
+    # notifications: everyone signed in has their own list; nobody opens another's notice
+    "notification_list": ("/notifications/", expect(200)),
+    "notification_list_page_2": ("/notifications/?page=2", expect(200)),
+    "notification_open_unknown": ("/notifications/999999/open/", expect(404)),
 }
 
 # State-changing page actions (POST): who may do them, and that nobody else changed anything.
@@ -204,6 +208,8 @@ POST_PAGES: dict[str, tuple[str, dict[str, int]]] = {
         "/banks/products/{other_product}/edit/",
         expect(403, bank_admin=404, bank_officer=404),
     ),
+    # marks the user's own notices read and goes back to the list
+    "notification_read_all": ("/notifications/read-all/", expect(302)),
 }
 
 API_DENIED = 403  # DRF answers unauthenticated session clients with 403 and the error shape
@@ -454,6 +460,26 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any] | None, dict[str, int]]] = {
         "/api/v1/calendar/years/2027/confirm/",
         {"published_ref": "测试文号"},
         expect(403, anonymous=API_DENIED, **dict.fromkeys(OFFICE, 400)),
+    ),
+    # notifications: each signed-in user reads and marks their own
+    "notifications": ("get", "/api/v1/notifications/", None, expect(200, anonymous=API_DENIED)),
+    "notifications_unread": (
+        "get",
+        "/api/v1/notifications/?unread=true",
+        None,
+        expect(200, anonymous=API_DENIED),
+    ),
+    "notification_read_unknown": (
+        "post",
+        "/api/v1/notifications/999999/read/",
+        None,
+        expect(404, anonymous=API_DENIED),
+    ),
+    "notifications_read_all": (
+        "post",
+        "/api/v1/notifications/read-all/",
+        None,
+        expect(200, anonymous=API_DENIED),
     ),
 }
 ENDPOINTS["claim_approve"][3]["anonymous"] = API_DENIED

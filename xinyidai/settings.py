@@ -95,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "xinyidai.context_processors.platform",
+                "xinyidai.core.context_processors.unread_notifications",
             ],
         },
     },

@@ -6,7 +6,7 @@ from django.urls import include, path
 from banks.urls import market_urlpatterns
 from enterprises import authorization_views
 from xinyidai import views
-from xinyidai.core import calendar_views
+from xinyidai.core import calendar_views, notification_views
 
 # The admin signs in through allauth, so the superuser gets the same second factor.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -23,6 +23,17 @@ urlpatterns = [
     path("ledger/", authorization_views.ledger_anchors, name="ledger_anchors"),
     path("ledger/verify/", authorization_views.ledger_verify_now, name="ledger_verify_now"),
     path("office/calendar/", calendar_views.calendar_year, name="calendar_year"),
+    path("notifications/", notification_views.notification_list, name="notification_list"),
+    path(
+        "notifications/read-all/",
+        notification_views.notification_read_all,
+        name="notification_read_all",
+    ),
+    path(
+        "notifications/<int:pk>/open/",
+        notification_views.notification_open,
+        name="notification_open",
+    ),
 ]
 
 handler403 = "xinyidai.views.permission_denied"

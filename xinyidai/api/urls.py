@@ -9,7 +9,7 @@ from enterprises.api import quality as quality_views
 from enterprises.api import records as record_views
 from enterprises.api import views as enterprise_views
 from xinyidai.api import views
-from xinyidai.core import calendar_api
+from xinyidai.core import calendar_api, notification_api
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -147,5 +147,20 @@ urlpatterns = [
         "calendar/years/<int:year>/confirm/",
         calendar_api.CalendarYearConfirmView.as_view(),
         name="api-calendar-year-confirm",
+    ),
+    path(
+        "notifications/",
+        notification_api.NotificationListView.as_view(),
+        name="api-notifications",
+    ),
+    path(
+        "notifications/read-all/",
+        notification_api.NotificationReadAllView.as_view(),
+        name="api-notifications-read-all",
+    ),
+    path(
+        "notifications/<int:pk>/read/",
+        notification_api.NotificationReadView.as_view(),
+        name="api-notification-read",
     ),
 ]

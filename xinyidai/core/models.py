@@ -278,3 +278,34 @@ class CalendarYear(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year} {self.published_ref}"
+
+
+# ---------------------------------------------------------------------------------------------
+# In-app notifications (see xinyidai/core/notifications.py)
+# ---------------------------------------------------------------------------------------------
+class Notification(models.Model):
+    """One notice to one user, shown under the bell until it is read."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("接收人"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    kind = models.CharField(_("类型"), max_length=64)
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True, default="")
+    url = models.CharField(_("链接"), max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+    read_at = models.DateTimeField(_("阅读时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("站内通知")
+        verbose_name_plural = _("站内通知")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "read_at", "-created_at"], name="core_notif_user_unread")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.kind} → {self.user_id}"
