@@ -282,3 +282,37 @@ def test_concurrent_sealers_never_fork_the_chain() -> None:
     assert seqs == list(range(1, 121))
     result = ledger.verify()
     assert (result.ok, result.entries) == (True, 120)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_sealing_waits_while_the_chain_is_verified(monkeypatch: Any) -> None:
+    """A nightly verification while reads keep coming: the sealer waits for the walk instead
+    of appending under it (which would look like a tail that does not match the head)."""
+    reads(3)
+    ledger.seal()
+    reads(2)  # pending while the walk runs
+    walk = ledger._verify
+    sealer: list[threading.Thread] = []
+
+    def walk_while_someone_seals(head_state: tuple[int, str], chunk: int) -> Any:
+        def seal() -> None:
+            try:
+                ledger.seal()
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=seal)
+        thread.start()
+        thread.join(timeout=0.5)
+        assert thread.is_alive()  # blocked on the head row
+        sealer.append(thread)
+        return walk(head_state, chunk)
+
+    monkeypatch.setattr(ledger, "_verify", walk_while_someone_seals)
+    result = ledger.verify()
+    sealer[0].join(timeout=10)
+    assert (result.ok, result.entries) == (True, 3)
+    assert LedgerEntry.objects.count() == 5
+    monkeypatch.setattr(ledger, "_verify", walk)
+    assert ledger.verify().entries == 5

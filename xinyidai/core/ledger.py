@@ -265,7 +265,18 @@ def _rows(chunk: int) -> Iterable[tuple[int, str, str, str, str]]:
 
 
 def verify(*, chunk: int = 20000) -> Verification:
-    """Walk the whole chain once. The first problem found is reported with its entry."""
+    """Walk the whole chain once. The first problem found is reported with its entry.
+
+    The head row stays locked meanwhile, so sealers wait instead of appending under the walk
+    (which would look like a tail that does not match the head). Sealing is deferred to the
+    worker, so requests do not wait on it."""
+    with transaction.atomic():
+        head = LedgerHead.objects.select_for_update().filter(pk=1).first()
+        head_state = (head.seq, head.hash) if head else (0, LEDGER_GENESIS)
+        return _verify(head_state, chunk)
+
+
+def _verify(head_state: tuple[int, str], chunk: int) -> Verification:
     started = time.perf_counter()
     anchors = {a.seq: a for a in LedgerAnchor.objects.all()}
     anchor_hashes: dict[int, str] = {0: LEDGER_GENESIS}
@@ -302,8 +313,7 @@ def verify(*, chunk: int = 20000) -> Verification:
             anchor_hashes[seq] = digest
         prev, expected, count = digest, expected + 1, count + 1
 
-    head = LedgerHead.objects.filter(pk=1).first()
-    head_seq, head_hash = (head.seq, head.hash) if head else (0, LEDGER_GENESIS)
+    head_seq, head_hash = head_state
     if head_seq != count or head_hash != prev:
         return fail(
             count + 1 if head_seq > count else head_seq,
