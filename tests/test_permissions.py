@@ -382,6 +382,33 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any] | None, dict[str, int]]] = {
             superuser=409,
         ),
     ),
+    # loan applications (tests/lending has the workflow): a list per tenant for everyone signed
+    # in; only an enterprise's owner or admin may apply (here to a product that does not exist)
+    "applications_list": (
+        "get",
+        "/api/v1/applications/",
+        None,
+        expect(200, anonymous=API_DENIED),
+    ),
+    "application_submit": (
+        "post",
+        "/api/v1/applications/",
+        {
+            "product": 999999,
+            "amount": "500000",
+            "term_months": 12,
+            "repayment_method": "bullet",
+            "purpose": "周转",
+            "password": PASSWORD,
+        },
+        expect(403, anonymous=API_DENIED, enterprise_owner=404, enterprise_admin=404),
+    ),
+    "application_accept_unknown": (
+        "post",
+        "/api/v1/applications/999999/accept/",
+        None,
+        expect(404, anonymous=API_DENIED),
+    ),
     "enterprise_invite": (
         "post",
         "/api/v1/enterprises/{uscc}/invitations/",

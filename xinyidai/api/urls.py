@@ -8,6 +8,7 @@ from enterprises.api import portrait as portrait_views
 from enterprises.api import quality as quality_views
 from enterprises.api import records as record_views
 from enterprises.api import views as enterprise_views
+from lending import api as application_views
 from xinyidai.api import views
 from xinyidai.core import calendar_api, notification_api
 
@@ -134,6 +135,32 @@ urlpatterns = [
             name=f"api-product-{move}",
         )
         for move in ("submit", "publish", "reject", "suspend", "resume", "retire")
+    ],
+    path(
+        "applications/",
+        application_views.ApplicationListCreateView.as_view(),
+        name="api-applications",
+    ),
+    path(
+        "applications/<int:pk>/",
+        application_views.ApplicationDetailView.as_view(),
+        name="api-application",
+    ),
+    *[
+        path(
+            f"applications/<int:pk>/{slug}/",
+            application_views.ApplicationMoveView.as_view(move=move),
+            name=f"api-application-{slug}",
+        )
+        for slug, move in (
+            ("accept", "accept"),
+            ("start-review", "start_review"),
+            ("approve", "approve"),
+            ("reject", "reject"),
+            ("disburse", "disburse"),
+            ("close", "close"),
+            ("withdraw", "withdraw"),
+        )
     ],
     path("banks/", bank_views.BankListCreateView.as_view(), name="api-banks"),
     path("banks/<int:pk>/", bank_views.BankDetailView.as_view(), name="api-bank-detail"),
