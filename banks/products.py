@@ -28,6 +28,7 @@ from enterprises import reference
 from enterprises.models import EnterpriseScale
 from lending import eligibility
 from lending.eligibility import GRADE_ORDER, TAX_GRADE_ORDER
+from xinyidai.core import moves
 from xinyidai.core.audit import audit
 from xinyidai.core.errors import Conflict, DomainError, NotFound
 from xinyidai.core.errors import PermissionDenied as DomainPermissionDenied
@@ -55,7 +56,7 @@ MAX_TERM_MONTHS = 360
 
 
 def allowed_moves(product: LoanProduct) -> list[str]:
-    return [move for move, (sources, _t, _w) in MOVES.items() if product.status in sources]
+    return moves.allowed(MOVES, product.status)
 
 
 def _staff_of(user: Any, product_bank_id: int) -> bool:
@@ -225,16 +226,15 @@ def product_move(*, actor: Any, product_id: int, move: str, reason: str = "") ->
     if move not in MOVES:
         raise NotFound("unknown_move", _("未知操作"))
     product = _locked(product_id)
-    sources, target, who = MOVES[move]
+    _sources, target, who = MOVES[move]
     if not _may(actor, who, product):
         raise DomainPermissionDenied("move_forbidden", _("您无权对该产品执行此操作。"))
-    if product.status not in sources:
-        raise Conflict(
-            "move_not_allowed",
-            _("产品状态为「%(status)s」，不能执行该操作。")
-            % {"status": product.get_status_display()},
-            detail={"status": product.status, "allowed": allowed_moves(product)},
-        )
+    moves.require(
+        MOVES,
+        move,
+        product.status,
+        _("产品状态为「%(status)s」，不能执行该操作。") % {"status": product.get_status_display()},
+    )
     if move == "reject" and not reason.strip():
         raise DomainError("reason_required", _("退回须说明原因。"), detail={"reason": [_("必填")]})
     old = product.status

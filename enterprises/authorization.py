@@ -30,8 +30,8 @@ from enterprises.models import (
     Enterprise,
 )
 from enterprises.uscc import CHARSET
-from xinyidai.core import ledger
-from xinyidai.core.errors import Conflict, DomainError, NotFound
+from xinyidai.core import ledger, moves
+from xinyidai.core.errors import DomainError, NotFound
 from xinyidai.core.errors import PermissionDenied as DomainPermissionDenied
 from xinyidai.core.reauth import confirm_identity
 from xinyidai.permissions import enterprise_membership_of
@@ -55,7 +55,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 
 def allowed_moves(authorization: Authorization) -> list[str]:
-    return [move for move, (sources, _target) in MOVES.items() if authorization.status in sources]
+    return moves.allowed(MOVES, authorization.status)
 
 
 def add_months(at: datetime, months: int) -> datetime:
@@ -247,17 +247,17 @@ def _move(
     reason: str = "",
     at: datetime | None = None,
 ) -> Authorization:
-    sources, target = MOVES[move]
-    if authorization.status not in sources:
-        raise Conflict(
-            "move_not_allowed",
-            _("授权当前状态为「%(status)s」，不能%(move)s。")
-            % {
-                "status": authorization.get_status_display(),
-                "move": AuthorizationEventKind(move).label,
-            },
-            detail={"status": authorization.status, "allowed": allowed_moves(authorization)},
-        )
+    _sources, target = MOVES[move]
+    moves.require(
+        MOVES,
+        move,
+        authorization.status,
+        _("授权当前状态为「%(status)s」，不能%(move)s。")
+        % {
+            "status": authorization.get_status_display(),
+            "move": AuthorizationEventKind(move).label,
+        },
+    )
     old = authorization.status
     authorization.status = target
     authorization.ended_at = at or timezone.now()

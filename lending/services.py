@@ -34,7 +34,8 @@ from lending.models import (
     PunishmentFeedback,
     RejectReason,
 )
-from xinyidai.core.errors import Conflict, DomainError, NotFound
+from xinyidai.core import moves
+from xinyidai.core.errors import DomainError, NotFound
 from xinyidai.core.errors import PermissionDenied as DomainPermissionDenied
 from xinyidai.core.reauth import confirm_identity
 from xinyidai.permissions import bank_membership_of
@@ -54,7 +55,7 @@ MAX_RATE = Decimal("36")
 
 
 def allowed_moves(application: LoanApplication) -> list[str]:
-    return [m for m, (sources, _t, _w) in MOVES.items() if application.status in sources]
+    return moves.allowed(MOVES, application.status)
 
 
 def may_move(user: Any, application: LoanApplication, move: str) -> bool:
@@ -283,16 +284,16 @@ def application_move(
     )
     if application is None:
         raise NotFound("application_not_found", _("申请不存在"))
-    sources, target, _who = MOVES[move]
+    _sources, target, _who = MOVES[move]
     if not may_move(actor, application, move):
         raise DomainPermissionDenied("move_forbidden", _("您无权对该申请执行此操作。"))
-    if application.status not in sources:
-        raise Conflict(
-            "move_not_allowed",
-            _("申请状态为「%(status)s」，不能执行该操作。")
-            % {"status": application.get_status_display()},
-            detail={"status": application.status, "allowed": allowed_moves(application)},
-        )
+    moves.require(
+        MOVES,
+        move,
+        application.status,
+        _("申请状态为「%(status)s」，不能执行该操作。")
+        % {"status": application.get_status_display()},
+    )
     _apply_move_data(application, move, {**data, "reason": reason})
     old = application.status
     if move == "accept":
