@@ -1,6 +1,7 @@
 from django.urls import path
 
 from banks import product_views, views
+from lending import views as application_views
 
 urlpatterns = [
     path("mine/", views.my_bank, name="my_bank"),
@@ -17,4 +18,5 @@ urlpatterns = [
 market_urlpatterns = [
     path("", product_views.market, name="market"),
     path("<int:pk>/", product_views.market_product, name="market_product"),
+    path("<int:pk>/apply/", application_views.application_create, name="application_create"),
 ]

@@ -185,11 +185,15 @@ def authorization_grant(
     password: str = "",
     otp_code: str = "",
     renewed_from: Authorization | None = None,
+    identity_confirmed: bool = False,
 ) -> Authorization:
+    """`identity_confirmed`: the caller already checked the password or code in this request
+    (one confirmation for several authorisations, e.g. a financing demand to several banks)."""
     from banks.models import Bank
 
     _require_granter(actor, enterprise)
-    confirm_identity(actor, password=password, otp_code=otp_code)
+    if not identity_confirmed:
+        confirm_identity(actor, password=password, otp_code=otp_code)
     if scope not in AuthorizationScope.values:
         raise DomainError("invalid_scope", _("授权范围无效"), detail={"scope": [scope]})
     if purpose not in AuthorizationPurpose.values:
@@ -274,6 +278,17 @@ def authorization_revoke(*, actor: Any, authorization_id: int, reason: str = "")
     authorization = _locked(authorization_id)
     _require_granter(actor, authorization.enterprise)
     return _move(authorization, move=AuthorizationEventKind.REVOKE, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def authorization_withdraw_for(*, authorization_id: int, reason: str) -> Authorization | None:
+    """The platform revokes an authorisation the enterprise gave for one purpose that has
+    ended (a financing demand another bank accepted, or withdrawn). Recorded as a revocation
+    without a person; an authorisation already ended is left as it is."""
+    authorization = _locked(authorization_id)
+    if authorization.status not in MOVES[AuthorizationEventKind.REVOKE][0]:
+        return None
+    return _move(authorization, move=AuthorizationEventKind.REVOKE, actor=None, reason=reason)
 
 
 @transaction.atomic

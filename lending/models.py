@@ -5,6 +5,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from banks.models import GuaranteeMethod, RepaymentMethod
+
 
 class ApplicationStatus(models.TextChoices):
     SUBMITTED = "submitted", _("已提交")
@@ -17,6 +19,17 @@ class ApplicationStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("已撤回")
 
 
+class ApplicationKind(models.TextChoices):
+    PRODUCT = "product", _("产品申请")
+    DEMAND = "demand", _("融资需求")
+
+
+class SlaStage(models.TextChoices):
+    PICKUP = "pickup", _("接单")
+    CONTACT = "contact", _("首次联系")
+    DECISION = "decision", _("审批")
+
+
 class RejectReason(models.TextChoices):
     CREDIT = "credit", _("信用状况不符合要求")
     REPAYMENT = "repayment", _("还款能力不足")
@@ -26,9 +39,14 @@ class RejectReason(models.TextChoices):
 
 
 class LoanApplication(models.Model):
-    """An enterprise's online application for one product version (贷款申请)."""
+    """An enterprise's online application for one product version (贷款申请), or a general
+    financing demand (融资需求) that the eligible banks it was offered to can pick up (抢单).
+    A demand has no product and no bank until one accepts it."""
 
     number = models.CharField(_("申请编号"), max_length=32, unique=True)
+    kind = models.CharField(
+        _("类型"), max_length=8, choices=ApplicationKind.choices, default=ApplicationKind.PRODUCT
+    )
     enterprise = models.ForeignKey(
         "enterprises.Enterprise",
         on_delete=models.PROTECT,
@@ -40,19 +58,33 @@ class LoanApplication(models.Model):
         on_delete=models.PROTECT,
         related_name="applications",
         verbose_name=_("产品版本"),
+        null=True,
+        blank=True,
     )
     bank = models.ForeignKey(
-        "banks.Bank", on_delete=models.PROTECT, related_name="+", verbose_name=_("银行")
+        "banks.Bank",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("银行"),
+        null=True,
+        blank=True,
     )
     amount = models.DecimalField(_("申请金额（元）"), max_digits=18, decimal_places=2)
     term_months = models.PositiveSmallIntegerField(_("申请期限（月）"))
-    repayment_method = models.CharField(_("还款方式"), max_length=20)
+    repayment_method = models.CharField(
+        _("还款方式"), max_length=20, blank=True, choices=RepaymentMethod.choices
+    )
+    preferred_guarantee = models.CharField(
+        _("意向担保方式"), max_length=16, blank=True, choices=GuaranteeMethod.choices
+    )
     purpose = models.CharField(_("资金用途"), max_length=200)
     authorization = models.ForeignKey(
         "enterprises.Authorization",
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("数据授权"),
+        null=True,
+        blank=True,
     )
     status = models.CharField(
         _("状态"),
@@ -73,6 +105,15 @@ class LoanApplication(models.Model):
         verbose_name=_("受理人"),
     )
     accepted_at = models.DateTimeField(_("接单时间"), null=True, blank=True)
+    first_contact_at = models.DateTimeField(_("首次联系时间"), null=True, blank=True)
+    # service levels: the end (23:59:59 Beijing) of the due working day of each stage
+    pickup_due = models.DateTimeField(_("接单期限"), null=True, blank=True)
+    contact_due = models.DateTimeField(_("首次联系期限"), null=True, blank=True)
+    decision_due = models.DateTimeField(_("审批期限"), null=True, blank=True)
+    sla_assumed_years = models.CharField(
+        _("按周末推算的年份"), max_length=40, blank=True, help_text=_("节假日安排未录入的年份")
+    )
+    pool_rounds = models.PositiveSmallIntegerField(_("重新放回抢单池次数"), default=0)
     decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
     approved_amount = models.DecimalField(
         _("批准金额（元）"), max_digits=18, decimal_places=2, null=True, blank=True
@@ -83,7 +124,9 @@ class LoanApplication(models.Model):
     approved_term_months = models.PositiveSmallIntegerField(
         _("批准期限（月）"), null=True, blank=True
     )
-    approved_repayment_method = models.CharField(_("批准还款方式"), max_length=20, blank=True)
+    approved_repayment_method = models.CharField(
+        _("批准还款方式"), max_length=20, blank=True, choices=RepaymentMethod.choices
+    )
     reject_reason = models.CharField(
         _("拒绝原因"), max_length=16, choices=RejectReason.choices, blank=True
     )
@@ -97,6 +140,8 @@ class LoanApplication(models.Model):
     )
     contract_number = models.CharField(_("合同编号"), max_length=64, blank=True)
     guarantee_party = models.CharField(_("担保或风险分担方"), max_length=200, blank=True)
+    disbursed_guarantee_method = models.CharField(_("放款担保方式"), max_length=16, blank=True)
+    first_loan = models.BooleanField(_("首贷"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("贷款申请")
@@ -105,6 +150,19 @@ class LoanApplication(models.Model):
         indexes = [
             models.Index(fields=["bank", "status"], name="application_bank_status"),
             models.Index(fields=["enterprise", "status"], name="application_firm_status"),
+            models.Index(fields=["status", "pickup_due"], name="application_status_pickup"),
+            models.Index(fields=["status", "decision_due"], name="application_status_decision"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="demand")
+                | (models.Q(product_version__isnull=False) & models.Q(bank__isnull=False)),
+                name="application_product_has_bank",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(bank__isnull=True) | models.Q(authorization__isnull=False),
+                name="application_bank_has_authorization",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -120,7 +178,14 @@ class ApplicationEvent(models.Model):
     move = models.CharField(_("操作"), max_length=16)
     old_status = models.CharField(_("原状态"), max_length=16, blank=True)
     new_status = models.CharField(_("新状态"), max_length=16)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # None: the platform itself (a demand going back to the pool)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
     reason = models.CharField(_("原因"), max_length=300, blank=True)
     at = models.DateTimeField(_("时间"), default=timezone.now)
 
@@ -131,6 +196,62 @@ class ApplicationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application_id} {self.move}"
+
+
+class DemandOffer(models.Model):
+    """A bank a financing demand was offered to, with the enterprise's authorisation for it.
+    When one bank accepts, the other banks' authorisations for the demand are revoked."""
+
+    application = models.ForeignKey(
+        LoanApplication, on_delete=models.CASCADE, related_name="offers"
+    )
+    bank = models.ForeignKey("banks.Bank", on_delete=models.PROTECT, related_name="+")
+    authorization = models.ForeignKey(
+        "enterprises.Authorization", on_delete=models.PROTECT, related_name="+"
+    )
+    products = models.JSONField(_("符合的产品"), default=list)
+    # False when an authorisation the enterprise had already given the bank was reused: only
+    # the ones made for this demand are revoked when another bank accepts it
+    granted_for_demand = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("需求推送银行")
+        verbose_name_plural = _("需求推送银行")
+        constraints = [
+            models.UniqueConstraint(fields=["application", "bank"], name="demand_offer_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} → {self.bank_id}"
+
+
+class Escalation(models.Model):
+    """A service level missed and reported to the credit office, once per stage (and, for a
+    demand going back to the pool, once per round)."""
+
+    application = models.ForeignKey(
+        LoanApplication, on_delete=models.CASCADE, related_name="escalations"
+    )
+    stage = models.CharField(_("环节"), max_length=10, choices=SlaStage.choices)
+    round = models.PositiveSmallIntegerField(default=0)
+    due = models.DateTimeField(_("期限"))
+    bank = models.ForeignKey(
+        "banks.Bank", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    at = models.DateTimeField(_("上报时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("超时上报")
+        verbose_name_plural = _("超时上报")
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "stage", "round"], name="escalation_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.stage} {self.round}"
 
 
 class PunishmentFeedback(models.Model):

@@ -10,26 +10,34 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from banks.models import LoanProduct, LoanProductVersion
-from enterprises.authorization import authorization_grant, can_grant
+from banks.models import GuaranteeMethod, LoanProduct, LoanProductVersion
+from banks.products import listed_versions
+from enterprises.authorization import (
+    authorization_grant,
+    authorization_withdraw_for,
+    can_grant,
+)
 from enterprises.models import (
     SCOPE_LEVEL,
     Authorization,
     AuthorizationPurpose,
+    AuthorizationScope,
     AuthorizationStatus,
     CreditRecord,
     Enterprise,
     RecordStatus,
 )
 from enterprises.uscc import CHARSET
-from lending import eligibility
+from lending import eligibility, notices, sla
 from lending.models import (
     ApplicationEvent,
+    ApplicationKind,
     ApplicationStatus,
+    DemandOffer,
     LoanApplication,
     PunishmentFeedback,
     RejectReason,
@@ -42,8 +50,10 @@ from xinyidai.permissions import bank_membership_of
 
 A = ApplicationStatus
 # One table of allowed moves: move → (statuses it starts from, status it leads to, who).
+# "contact" (首次联系 and later contacts) is recorded without changing the status.
 MOVES: dict[str, tuple[frozenset[str], str, str]] = {
     "accept": (frozenset({A.SUBMITTED}), A.ACCEPTED, "bank"),
+    "contact": (frozenset({A.ACCEPTED, A.UNDER_REVIEW}), "", "handler"),
     "start_review": (frozenset({A.ACCEPTED}), A.UNDER_REVIEW, "handler"),
     "approve": (frozenset({A.UNDER_REVIEW}), A.APPROVED, "handler"),
     "reject": (frozenset({A.ACCEPTED, A.UNDER_REVIEW}), A.REJECTED, "handler"),
@@ -52,6 +62,8 @@ MOVES: dict[str, tuple[frozenset[str], str, str]] = {
     "withdraw": (frozenset({A.SUBMITTED, A.ACCEPTED, A.UNDER_REVIEW}), A.WITHDRAWN, "enterprise"),
 }
 MAX_RATE = Decimal("36")
+# moves that count as the bank's first contact with the enterprise (服务时限「首次联系」)
+CONTACT_MOVES = frozenset({"contact", "start_review", "approve", "reject"})
 
 
 def allowed_moves(application: LoanApplication) -> list[str]:
@@ -65,7 +77,12 @@ def may_move(user: Any, application: LoanApplication, move: str) -> bool:
     if who == "enterprise":
         return can_grant(user, application.enterprise)
     membership = bank_membership_of(user)
-    if membership is None or membership.bank_id != application.bank_id:
+    if membership is None:
+        return False
+    if who == "bank" and application.kind == ApplicationKind.DEMAND and application.bank_id is None:
+        # a demand in the pool: any staff of a bank it was offered to
+        return application.offers.filter(bank_id=membership.bank_id).exists()
+    if membership.bank_id != application.bank_id:
         return False
     if who == "bank":
         return True
@@ -120,17 +137,17 @@ def _serious_records(enterprise: Enterprise) -> list[CreditRecord]:
     )
 
 
-def _authorization_for(
-    *, actor: Any, enterprise: Enterprise, version: LoanProductVersion, password: str, otp: str
-) -> Authorization:
-    """The bank's authorisation for this application: an active one that fits, or a new one."""
+def _fitting_authorization(
+    enterprise: Enterprise, bank_id: int, needed: str
+) -> Authorization | None:
+    """An authorisation the enterprise already gave `bank_id` for loan applications that is in
+    force and wide enough, or None."""
     now = timezone.now()
-    needed = version.required_scope
     current = [
         a
         for a in Authorization.objects.filter(
             enterprise=enterprise,
-            grantee_bank_id=version.product.bank_id,
+            grantee_bank_id=bank_id,
             purpose=AuthorizationPurpose.LOAN_APPLICATION,
             status=AuthorizationStatus.ACTIVE,
             valid_from__lte=now,
@@ -138,16 +155,113 @@ def _authorization_for(
         )
         if SCOPE_LEVEL[a.scope] >= SCOPE_LEVEL[needed]
     ]
-    if current:
-        return max(current, key=lambda a: a.valid_until)
-    return authorization_grant(
+    return max(current, key=lambda a: a.valid_until) if current else None
+
+
+@dataclass(frozen=True)
+class AuthorizationPlan:
+    """What submitting will do about the data authorisation of one bank: reuse one in force
+    (`existing`) or grant a new one at `scope` — shown to the enterprise before it confirms."""
+
+    bank_id: int
+    bank_name: str
+    scope: str
+    existing: Authorization | None
+    products: tuple[int, ...] = ()
+
+    @property
+    def needs_grant(self) -> bool:
+        return self.existing is None
+
+    @property
+    def scope_name(self) -> str:
+        return str(AuthorizationScope(self.scope).label)
+
+
+def plan_for_product(enterprise: Enterprise, version: LoanProductVersion) -> AuthorizationPlan:
+    bank = version.product.bank
+    return AuthorizationPlan(
+        bank_id=bank.pk,
+        bank_name=bank.name,
+        scope=version.required_scope,
+        existing=_fitting_authorization(enterprise, bank.pk, version.required_scope),
+        products=(version.product_id,),
+    )
+
+
+def _carry_out(
+    plan: AuthorizationPlan, *, actor: Any, enterprise: Enterprise
+) -> tuple[Authorization, bool]:
+    """(the authorisation, whether it was granted now). The caller confirmed the identity."""
+    if plan.existing is not None:
+        return plan.existing, False
+    granted = authorization_grant(
         actor=actor,
         enterprise=enterprise,
-        grantee_bank_id=version.product.bank_id,
-        scope=needed,
+        grantee_bank_id=plan.bank_id,
+        scope=plan.scope,
         purpose=AuthorizationPurpose.LOAN_APPLICATION,
-        password=password,
-        otp_code=otp,
+        identity_confirmed=True,
+    )
+    return granted, True
+
+
+def _confirm_if_granting(
+    actor: Any, plans: list[AuthorizationPlan], *, password: str, otp_code: str
+) -> None:
+    """Re-entering the password (or a code) confirms the new authorisations; an application
+    that only reuses authorisations in force needs no confirmation."""
+    if any(plan.needs_grant for plan in plans):
+        confirm_identity(actor, password=password, otp_code=otp_code)
+
+
+def granter_enterprise(actor: Any) -> Enterprise:
+    from xinyidai.permissions import enterprise_membership_of
+
+    membership = enterprise_membership_of(actor)
+    if membership is None or not can_grant(actor, membership.enterprise):
+        raise DomainPermissionDenied(
+            "not_enterprise_admin",
+            _("只有企业的所有者或管理员可以提交贷款申请（需授权银行查询数据）。"),
+        )
+    return membership.enterprise
+
+
+def _punishment_block(
+    actor: Any, enterprise: Enterprise, context: str
+) -> PunishmentFeedback | None:
+    """联合惩戒: an active serious-dishonesty or dishonest-debtor record blocks the submission;
+    the block is recorded as punishment feedback for the credit office."""
+    serious = _serious_records(enterprise)
+    if not serious:
+        return None
+    kinds = "、".join(sorted({str(r.get_record_type_display()) for r in serious}))
+    return PunishmentFeedback.objects.create(
+        enterprise=enterprise,
+        context=context,
+        records=[r.pk for r in serious],
+        detail=_("存在有效的%(kinds)s记录，依法实施联合惩戒，不能在线申请贷款。")
+        % {"kinds": kinds},
+        actor=actor,
+    )
+
+
+def listed_product(product_id: int) -> LoanProduct:
+    product = (
+        LoanProduct.objects.select_related("live_version__product__bank", "bank")
+        .filter(pk=product_id, listed=True)
+        .first()
+    )
+    if product is None or product.live_version is None:
+        raise NotFound("product_not_found", _("产品不存在或未上架"))
+    return product
+
+
+def _start(application: LoanApplication, actor: Any) -> None:
+    sla.set_dues(application, sla.dues_from(application.submitted_at))
+    application.save()
+    ApplicationEvent.objects.create(
+        application=application, move="submit", new_status=A.SUBMITTED, actor=actor
     )
 
 
@@ -165,39 +279,18 @@ def application_submit(
 ) -> Submission:
     """Apply to a product's live version. A joint-punishment block is not an error to roll
     back: it is recorded as feedback and returned, so the caller can show the reason."""
-    from xinyidai.permissions import enterprise_membership_of
-
-    membership = enterprise_membership_of(actor)
-    if membership is None or not can_grant(actor, membership.enterprise):
-        raise DomainPermissionDenied(
-            "not_enterprise_admin",
-            _("只有企业的所有者或管理员可以提交贷款申请（需授权银行查询数据）。"),
-        )
-    enterprise = membership.enterprise
-    product = (
-        LoanProduct.objects.select_related("live_version", "bank")
-        .filter(pk=product_id, listed=True)
-        .first()
-    )
-    if product is None or product.live_version is None:
-        raise NotFound("product_not_found", _("产品不存在或未上架"))
+    enterprise = granter_enterprise(actor)
+    product = listed_product(product_id)
     version = product.live_version
+    assert version is not None
     if not purpose.strip():
         raise _field_error("purpose_required", "purpose", _("请填写资金用途"))
     _check_terms(version, amount=amount, term_months=term_months, repayment_method=repayment_method)
-    confirm_identity(actor, password=password, otp_code=otp_code)
-    serious = _serious_records(enterprise)
-    if serious:
-        kinds = "、".join(sorted({str(r.get_record_type_display()) for r in serious}))
-        feedback = PunishmentFeedback.objects.create(
-            enterprise=enterprise,
-            context="loan_application",
-            records=[r.pk for r in serious],
-            detail=_("存在有效的%(kinds)s记录，依法实施联合惩戒，不能在线申请贷款。")
-            % {"kinds": kinds},
-            actor=actor,
-        )
-        return Submission(application=None, blocked=feedback)
+    plan = plan_for_product(enterprise, version)
+    _confirm_if_granting(actor, [plan], password=password, otp_code=otp_code)
+    blocked = _punishment_block(actor, enterprise, "loan_application")
+    if blocked is not None:
+        return Submission(application=None, blocked=blocked)
     result = eligibility.check(eligibility.facts_for(enterprise), version)
     if not result.ok:
         raise DomainError(
@@ -205,11 +298,10 @@ def application_submit(
             _("不满足产品准入条件：%(summary)s") % {"summary": result.summary()},
             detail=result.as_dict(),
         )
-    authorization = _authorization_for(
-        actor=actor, enterprise=enterprise, version=version, password=password, otp=otp_code
-    )
-    application = LoanApplication.objects.create(
+    authorization, _new = _carry_out(plan, actor=actor, enterprise=enterprise)
+    application = LoanApplication(
         number=new_number(),
+        kind=ApplicationKind.PRODUCT,
         enterprise=enterprise,
         product_version=version,
         bank_id=product.bank_id,
@@ -220,10 +312,122 @@ def application_submit(
         authorization=authorization,
         submitted_by=actor,
     )
-    ApplicationEvent.objects.create(
-        application=application, move="submit", new_status=A.SUBMITTED, actor=actor
-    )
+    _start(application, actor)
+    notices.application_moved(actor=actor, application=application, move="submit")
     return Submission(application=application)
+
+
+# ---------------------------------------------------------------------------------------------
+# Financing demands (融资需求 / 抢单)
+# ---------------------------------------------------------------------------------------------
+def _check_demand(amount: Decimal, term_months: int, guarantee: str, purpose: str) -> None:
+    if amount <= 0:
+        raise _field_error("invalid", "amount", _("请填写大于 0 的金额"))
+    if not 1 <= term_months <= 360:
+        raise _field_error("term_out_of_range", "term_months", _("期限应在 1 至 360 个月之间"))
+    if guarantee and guarantee not in GuaranteeMethod.values:
+        raise _field_error("invalid", "preferred_guarantee", _("担保方式无效"))
+    if not purpose.strip():
+        raise _field_error("purpose_required", "purpose", _("请填写资金用途"))
+
+
+def demand_plans(
+    enterprise: Enterprise, *, amount: Decimal, term_months: int, guarantee: str = ""
+) -> list[AuthorizationPlan]:
+    """The banks a demand goes to: each bank with a listed product the enterprise qualifies for
+    whose amount and term ranges (and guarantee method, if one is preferred) fit the demand.
+    Per bank: the widest scope those products need, and an authorisation in force to reuse."""
+    facts = eligibility.facts_for(enterprise)
+    versions = listed_versions().filter(
+        eligibility.sql_prefilter(facts),
+        amount_min__lte=amount,
+        amount_max__gte=amount,
+        term_min__lte=term_months,
+        term_max__gte=term_months,
+    )
+    if guarantee:
+        versions = versions.filter(guarantee_index__contains=f",{guarantee},")
+    fitting: dict[int, list[LoanProductVersion]] = {}
+    for version in versions:
+        if eligibility.passes(facts, version):
+            fitting.setdefault(version.product.bank_id, []).append(version)
+    plans = []
+    for bank_id, found in sorted(fitting.items(), key=lambda kv: kv[1][0].product.bank.name):
+        scope = max((v.required_scope for v in found), key=SCOPE_LEVEL.__getitem__)
+        plans.append(
+            AuthorizationPlan(
+                bank_id=bank_id,
+                bank_name=found[0].product.bank.name,
+                scope=scope,
+                existing=_fitting_authorization(enterprise, bank_id, scope),
+                products=tuple(v.product_id for v in found),
+            )
+        )
+    return plans
+
+
+@transaction.atomic
+def demand_submit(
+    *,
+    actor: Any,
+    amount: Decimal,
+    term_months: int,
+    purpose: str,
+    preferred_guarantee: str = "",
+    password: str = "",
+    otp_code: str = "",
+) -> Submission:
+    """Post a financing demand to every eligible bank, authorising each for loan applications
+    (one confirmation for all); the first bank to accept it gets it (抢单)."""
+    enterprise = granter_enterprise(actor)
+    _check_demand(amount, term_months, preferred_guarantee, purpose)
+    plans = demand_plans(
+        enterprise, amount=amount, term_months=term_months, guarantee=preferred_guarantee
+    )
+    _confirm_if_granting(actor, plans, password=password, otp_code=otp_code)
+    blocked = _punishment_block(actor, enterprise, "financing_demand")
+    if blocked is not None:
+        return Submission(application=None, blocked=blocked)
+    if not plans:
+        raise DomainError(
+            "no_eligible_bank",
+            _(
+                "暂无银行的上架产品与该需求的金额、期限和担保方式相符且贵企业满足准入条件；"
+                "请调整需求，或在金融产品超市查看各产品的准入条件。"
+            ),
+            detail={"amount": [_("暂无符合条件的银行")]},
+        )
+    application = LoanApplication(
+        number=new_number(),
+        kind=ApplicationKind.DEMAND,
+        enterprise=enterprise,
+        amount=amount,
+        term_months=term_months,
+        preferred_guarantee=preferred_guarantee,
+        purpose=purpose.strip()[:200],
+        submitted_by=actor,
+    )
+    _start(application, actor)
+    for plan in plans:
+        authorization, new = _carry_out(plan, actor=actor, enterprise=enterprise)
+        DemandOffer.objects.create(
+            application=application,
+            bank_id=plan.bank_id,
+            authorization=authorization,
+            products=list(plan.products),
+            granted_for_demand=new,
+        )
+    notices.application_moved(actor=actor, application=application, move="submit")
+    return Submission(application=application)
+
+
+def _release_offers(application: LoanApplication, *, keep_bank_id: int | None, reason: str) -> None:
+    """Revoke the authorisations granted only for this demand, except the accepting bank's."""
+    offers = application.offers.filter(granted_for_demand=True)
+    if keep_bank_id is not None:
+        offers = offers.exclude(bank_id=keep_bank_id)
+    for offer in offers:
+        authorization_withdraw_for(authorization_id=offer.authorization_id, reason=reason)
 
 
 def _positive(data: dict[str, Any], name: str, *, limit: Decimal | None = None) -> Decimal:
@@ -235,6 +439,19 @@ def _positive(data: dict[str, Any], name: str, *, limit: Decimal | None = None) 
     if number <= 0 or (limit is not None and number > limit):
         raise _field_error("invalid", name, _("数值超出允许范围"))
     return number
+
+
+def _disbursed_guarantee(application: LoanApplication, data: dict[str, Any]) -> str:
+    """The loan's guarantee method as disbursed: given, or the product's only one."""
+    method = str(data.get("disbursed_guarantee_method") or "")
+    offered = application.product_version.guarantee_methods if application.product_version else []
+    if not method and len(offered) == 1:
+        method = offered[0]
+    if method not in GuaranteeMethod.values:
+        raise _field_error(
+            "guarantee_required", "disbursed_guarantee_method", _("请选择放款的担保方式")
+        )
+    return method
 
 
 def _apply_move_data(application: LoanApplication, move: str, data: dict[str, Any]) -> None:
@@ -260,6 +477,10 @@ def _apply_move_data(application: LoanApplication, move: str, data: dict[str, An
         contract = str(data.get("contract_number", "")).strip()
         if not contract:
             raise _field_error("contract_required", "contract_number", _("请填写合同编号"))
+        application.disbursed_guarantee_method = _disbursed_guarantee(application, data)
+        application.first_loan = not LoanApplication.objects.filter(
+            enterprise_id=application.enterprise_id, disbursed_on__isnull=False
+        ).exists()
         disbursed_on = data.get("disbursed_on") or timezone.localdate()
         application.disbursed_on = (
             date.fromisoformat(disbursed_on) if isinstance(disbursed_on, str) else disbursed_on
@@ -272,13 +493,14 @@ def _apply_move_data(application: LoanApplication, move: str, data: dict[str, An
 def application_move(
     *, actor: Any, application_id: int, move: str, reason: str = "", **data: Any
 ) -> LoanApplication:
-    """One move. Accepting locks the row first: of two officers accepting at once, exactly one
-    wins and the other gets 409 with the allowed moves."""
+    """One move. Accepting locks the row first: of two officers accepting at once (of one bank,
+    or of two banks a demand went to), exactly one wins and the other gets 409 with the
+    allowed moves."""
     if move not in MOVES:
         raise NotFound("unknown_move", _("未知操作"))
     application = (
         LoanApplication.objects.select_for_update(of=("self",))
-        .select_related("enterprise")
+        .select_related("enterprise", "product_version", "bank")
         .filter(pk=application_id)
         .first()
     )
@@ -296,19 +518,47 @@ def application_move(
     )
     _apply_move_data(application, move, {**data, "reason": reason})
     old = application.status
+    now = timezone.now()
     if move == "accept":
-        application.officer, application.accepted_at = actor, timezone.now()
-    application.status = target
+        application.officer, application.accepted_at = actor, now
+        if application.kind == ApplicationKind.DEMAND:
+            _accept_demand(application, actor)
+    if (
+        move in {"contact", "start_review", "approve", "reject"}
+        and not application.first_contact_at
+    ):
+        application.first_contact_at = now
+    application.status = target or old
     application.save()
     ApplicationEvent.objects.create(
         application=application,
         move=move,
         old_status=old,
-        new_status=target,
+        new_status=application.status,
         actor=actor,
         reason=reason[:300],
+        at=now,
     )
+    if move == "withdraw" and application.kind == ApplicationKind.DEMAND:
+        _release_offers(
+            application, keep_bank_id=application.bank_id, reason=_("企业撤回了融资需求")
+        )
+    notices.application_moved(actor=actor, application=application, move=move, reason=reason)
     return application
+
+
+def _accept_demand(application: LoanApplication, actor: Any) -> None:
+    """The accepting bank takes the demand with its authorisation; the authorisations granted
+    only for this demand to the other banks are revoked."""
+    membership = bank_membership_of(actor)
+    assert membership is not None
+    offer = application.offers.get(bank_id=membership.bank_id)
+    application.bank_id, application.authorization_id = offer.bank_id, offer.authorization_id
+    _release_offers(
+        application,
+        keep_bank_id=offer.bank_id,
+        reason=_("融资需求 %(number)s 已由其他银行接单") % {"number": application.number},
+    )
 
 
 def applications_visible_to(user: Any) -> Any:
@@ -322,5 +572,9 @@ def applications_visible_to(user: Any) -> Any:
     if em := enterprise_membership_of(user):
         filters |= Q(enterprise_id=em.enterprise_id)
     if bm := bank_membership_of(user):
-        filters |= Q(bank_id=bm.bank_id)
+        # its own, and demands offered to it still waiting in the pool
+        offered = DemandOffer.objects.filter(application=OuterRef("pk"), bank_id=bm.bank_id)
+        filters |= Q(bank_id=bm.bank_id) | Q(
+            Exists(offered), kind=ApplicationKind.DEMAND, status=A.SUBMITTED
+        )
     return qs.filter(filters)

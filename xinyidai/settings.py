@@ -141,6 +141,11 @@ CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_TIMEZONE = "Asia/Shanghai"
 # Keep our root handler (and its redaction filter) in workers instead of Celery's own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# loan service levels in working days, all counted from submission (docs/LENDING.md)
+LENDING_SLA_PICKUP_DAYS = env.int("LENDING_SLA_PICKUP_DAYS", default=1)
+LENDING_SLA_CONTACT_DAYS = env.int("LENDING_SLA_CONTACT_DAYS", default=3)
+LENDING_SLA_DECISION_DAYS = env.int("LENDING_SLA_DECISION_DAYS", default=10)
+LENDING_SLA_SWEEP_SECONDS = env.int("LENDING_SLA_SWEEP_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
     "expire-published-records": {
         "task": "enterprises.tasks.expire_published_records",
@@ -169,6 +174,11 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-verify": {
         "task": "xinyidai.core.tasks.ledger_verify",
         "schedule": crontab(hour=3, minute=30),
+    },
+    # overdue loan applications escalated, unclaimed demands back to the pool
+    "lending-sla-sweep": {
+        "task": "lending.tasks.sla_sweep",
+        "schedule": float(LENDING_SLA_SWEEP_SECONDS),
     },
 }
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("enterprises/", include("enterprises.urls")),
     path("banks/", include("banks.urls")),
     path("market/", include(market_urlpatterns)),
+    path("loans/", include("lending.urls")),
     path("ledger/", authorization_views.ledger_anchors, name="ledger_anchors"),
     path("ledger/verify/", authorization_views.ledger_verify_now, name="ledger_verify_now"),
     path("office/calendar/", calendar_views.calendar_year, name="calendar_year"),

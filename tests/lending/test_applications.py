@@ -192,7 +192,10 @@ def test_every_allowed_move(
     moved = services.application_move(
         actor=actor, application_id=application.pk, move=move, reason="说明", **DATA.get(move, {})
     )
-    assert moved.status == services.MOVES[move][1]
+    # "contact" is recorded without changing the status
+    assert moved.status == (services.MOVES[move][1] or start)
+    if move in services.CONTACT_MOVES:
+        assert moved.first_contact_at is not None
     event = ApplicationEvent.objects.filter(application=application).last()
     assert event is not None
     assert (event.move, event.old_status, event.new_status, event.actor_id) == (

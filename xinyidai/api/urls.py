@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from banks.api import products as product_views
+from lending import league_api
 from banks.api import views as bank_views
 from enterprises.api import authorizations as authorization_views
 from enterprises.api import portrait as portrait_views
@@ -146,6 +147,13 @@ urlpatterns = [
         application_views.ApplicationDetailView.as_view(),
         name="api-application",
     ),
+    path("demands/", application_views.DemandCreateView.as_view(), name="api-demands"),
+    path(
+        "demands/preview/",
+        application_views.DemandPreviewView.as_view(),
+        name="api-demands-preview",
+    ),
+    path("lending/league/", league_api.LeagueView.as_view(), name="api-lending-league"),
     *[
         path(
             f"applications/<int:pk>/{slug}/",
@@ -154,6 +162,7 @@ urlpatterns = [
         )
         for slug, move in (
             ("accept", "accept"),
+            ("contact", "contact"),
             ("start-review", "start_review"),
             ("approve", "approve"),
             ("reject", "reject"),

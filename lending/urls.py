@@ -1,0 +1,12 @@
+from django.urls import path
+
+from lending import league_views, views
+
+urlpatterns = [
+    path("", views.application_list, name="application_list"),
+    path("demands/new/", views.demand_create, name="demand_create"),
+    path("league/", league_views.league_table, name="lending_league"),
+    path("punishments/", views.punishment_list, name="punishment_list"),
+    path("<int:pk>/", views.application_detail, name="application_detail"),
+    path("<int:pk>/<slug:move>/", views.application_move, name="application_move"),
+]
