@@ -18,7 +18,7 @@ DB_PASSWORD=xinyidai
 DB_NAME=xinyidai
 PACKAGES=(
     postgresql redis-server libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
-    fonts-noto-cjk poppler-utils gettext
+    fonts-noto-cjk poppler-utils gettext chromium
 )
 PDF_ONLY=false
 if [ "${1:-}" = "--pdf-only" ]; then

@@ -200,6 +200,42 @@ class Command(BaseCommand):
         # every demo enterprise gets its credit grade (only changed grades are written again)
         stats = run_regrade(skip_unchanged=True)
         self.stdout.write(f"信用评价 / grades: {stats.written} 家企业更新 updated")
+        self._application(owner)
+
+    def _application(self, owner: User) -> None:
+        """One loan application of the demo firm to the first demo product it qualifies for,
+        so the bank logins have something in their queue (once)."""
+        from banks.products import listed_versions
+        from lending import eligibility
+        from lending.models import LoanApplication
+        from lending.services import application_submit
+
+        enterprise = owner.enterprise_membership.enterprise
+        existing = LoanApplication.objects.filter(enterprise=enterprise).first()
+        if existing is None:
+            facts = eligibility.facts_for(enterprise)
+            version = next(
+                (
+                    v
+                    for v in listed_versions().filter(name__contains="演示")
+                    if eligibility.passes(facts, v)
+                ),
+                None,
+            )
+            if version is None:
+                self.stdout.write("演示企业不满足演示产品条件，未生成演示申请 / no demo application")
+                return
+            existing = application_submit(
+                actor=owner,
+                product_id=version.product_id,
+                amount=version.amount_min,
+                term_months=version.term_min,
+                repayment_method=version.repayment_methods[0],
+                purpose="演示：采购原材料",
+                password=DEMO_PASSWORD,
+            ).application
+        if existing is not None:
+            self.stdout.write(f"演示贷款申请 / demo loan application: {existing.number}")
 
     def _city(self, n: int, seed: int, chunk_size: int) -> None:
         progress = synthetic.progress_printer() if self.stdout.isatty() else None
