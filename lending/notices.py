@@ -180,7 +180,8 @@ def escalations(rows: list[Escalation]) -> None:
 
 @in_site_language
 def returned_to_pool(applications: list[LoanApplication]) -> None:
-    """The credit office and the enterprise hear that a demand went back to the pool."""
+    """The credit office, the enterprise and the banks it was offered to hear that a demand
+    went back to the pool."""
     if not applications:
         return
     _send(
@@ -191,6 +192,14 @@ def returned_to_pool(applications: list[LoanApplication]) -> None:
         url=reverse("application_list") + "?kind=demand&status=submitted",
     )
     for a in applications:
+        _send(
+            bank_staff(a.offers.values_list("bank_id", flat=True)),
+            kind="demand.reoffered",
+            title=_("%(what)s仍待接单：%(enterprise)s")
+            % {"what": _what(a), "enterprise": a.enterprise.name},
+            body=_body("submit", a, ""),
+            url=reverse("application_detail", args=[a.pk]),
+        )
         _send(
             enterprise_people(a),
             kind="demand.unclaimed",

@@ -336,7 +336,13 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     # one name for a choice set used by several fields (authorisations, products' needs)
-    "ENUM_NAME_OVERRIDES": {"AuthorizationScopeEnum": "enterprises.models.AuthorizationScope"},
+    "ENUM_NAME_OVERRIDES": {
+        "AuthorizationScopeEnum": "enterprises.models.AuthorizationScope",
+        "ApplicationKindEnum": "lending.models.ApplicationKind",
+        "LoanKindEnum": "banks.models.LoanKind",
+        "RepaymentMethodEnum": "banks.models.RepaymentMethod",
+        "GuaranteeMethodEnum": "banks.models.GuaranteeMethod",
+    },
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -233,7 +233,8 @@ def test_product_page_lists_terms_and_conditions(
     assert f"{timezone.localtime(version.published_at):%Y-%m-%d} 发布" in page
     assert "10–300 万元" in page and "3.5–4.2 %" in page and "6–36 个月" in page
     assert "满 30 年" in page and "无有效的失信被执行人或严重失信记录" in page
-    assert "✓" not in page and "✗" not in page and "在线申请" not in page
+    assert "✓" not in page and "✗" not in page and 'id="apply-button"' not in page
+    assert f"?next=/market/{strict.pk}/apply/" in page  # anonymous: sign in to apply
 
     mine = login(enterprise_owner).get(f"/market/{strict.pk}/")
     rows = {c["code"]: c["ok"] for c in mine.context["conditions"]}
@@ -241,7 +242,7 @@ def test_product_page_lists_terms_and_conditions(
     text = html(mine)
     assert "✓" in text and "✗" in text and "成立年限不足 30 年" in text
     assert "满足 1/2 项；不满足：成立年限不足 30 年" in text
-    assert "在线申请" not in text
+    assert "在线申请" not in text  # not eligible: no button
 
     for hidden in ("pending", "draft"):
         assert Client().get(f"/market/{shelf[hidden].pk}/").status_code == 404

@@ -55,9 +55,21 @@ def test_seed_demo_is_idempotent_and_prints_logins() -> None:
     # the demo firm has authorised the demo bank, once, so the bank logins can read it
     from enterprises.models import Authorization
 
-    (grant,) = Authorization.objects.all()
+    (grant,) = Authorization.objects.filter(purpose="pre_loan")
     assert (grant.scope, grant.purpose, grant.state()) == ("records", "pre_loan", "active")
     assert grant.number in printed
+    # one demo loan application (twice seeded, still one) in the bank's queue, with its grant
+    from lending.models import LoanApplication
+
+    (application,) = LoanApplication.objects.all()
+    assert (application.status, application.bank_id, application.authorization.purpose) == (
+        "submitted",
+        grant.grantee_bank_id,
+        "loan_application",
+    )
+    assert application.product_version.name.startswith("演示")
+    assert application.number in printed
+    assert Authorization.objects.count() == 2
     # the demo bank's products are in the marketplace, once
     from banks.models import LoanProduct
 

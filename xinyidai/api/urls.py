@@ -2,7 +2,6 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from banks.api import products as product_views
-from lending import league_api
 from banks.api import views as bank_views
 from enterprises.api import authorizations as authorization_views
 from enterprises.api import portrait as portrait_views
@@ -10,6 +9,7 @@ from enterprises.api import quality as quality_views
 from enterprises.api import records as record_views
 from enterprises.api import views as enterprise_views
 from lending import api as application_views
+from lending import league_api
 from xinyidai.api import views
 from xinyidai.core import calendar_api, notification_api
 

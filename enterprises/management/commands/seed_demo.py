@@ -223,7 +223,9 @@ class Command(BaseCommand):
                 None,
             )
             if version is None:
-                self.stdout.write("演示企业不满足演示产品条件，未生成演示申请 / no demo application")
+                self.stdout.write(
+                    "演示企业不满足演示产品条件，未生成演示申请 / no demo application"
+                )
                 return
             existing = application_submit(
                 actor=owner,
