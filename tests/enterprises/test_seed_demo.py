@@ -61,7 +61,8 @@ def test_seed_demo_is_idempotent_and_prints_logins() -> None:
     # one demo loan application (twice seeded, still one) in the bank's queue, with its grant
     from lending.models import LoanApplication
 
-    (application,) = LoanApplication.objects.all()
+    (application,) = LoanApplication.objects.select_related("authorization", "product_version")
+    assert application.authorization is not None and application.product_version is not None
     assert (application.status, application.bank_id, application.authorization.purpose) == (
         "submitted",
         grant.grantee_bank_id,
