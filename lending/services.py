@@ -14,7 +14,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from banks.models import GuaranteeMethod, LoanProduct, LoanProductVersion
+from banks.models import GuaranteeMethod, LoanProduct, LoanProductVersion, RepaymentMethod
 from banks.products import listed_versions
 from enterprises.authorization import (
     authorization_grant,
@@ -79,8 +79,8 @@ def may_move(user: Any, application: LoanApplication, move: str) -> bool:
     membership = bank_membership_of(user)
     if membership is None:
         return False
-    if who == "bank" and application.kind == ApplicationKind.DEMAND and application.bank_id is None:
-        # a demand in the pool: any staff of a bank it was offered to
+    if who == "bank" and application.kind == ApplicationKind.DEMAND:
+        # any staff of a bank it was offered to (once taken, the status answers 409)
         return application.offers.filter(bank_id=membership.bank_id).exists()
     if membership.bank_id != application.bank_id:
         return False
@@ -461,6 +461,10 @@ def _apply_move_data(application: LoanApplication, move: str, data: dict[str, An
         rate = _positive(data, "approved_rate", limit=MAX_RATE)
         term = int(_positive(data, "approved_term_months", limit=Decimal(360)))
         method = data.get("approved_repayment_method") or application.repayment_method
+        if method not in RepaymentMethod.values:  # a demand names none: the bank must
+            raise _field_error(
+                "repayment_required", "approved_repayment_method", _("请选择还款方式")
+            )
         application.approved_amount, application.approved_rate = amount, rate
         application.approved_term_months, application.approved_repayment_method = term, method
         application.decided_at = now

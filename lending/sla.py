@@ -9,7 +9,7 @@ days, first contact within `LENDING_SLA_CONTACT_DAYS`, a decision within
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +18,6 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from enterprises.authorization import end_of_day
 from lending.models import (
     ApplicationEvent,
     ApplicationKind,
@@ -64,6 +63,12 @@ def assumed_note(years: tuple[int, ...] | str) -> str:
     return _("按周末推算（%(years)s 年节假日安排尚未录入）") % {
         "years": "、".join(str(y) for y in years)
     }
+
+
+def end_of_day(day: date) -> datetime:
+    """A stage due on `day` is due until 23:59:59 Beijing time that day, whatever the server's
+    time zone."""
+    return datetime.combine(day, time(23, 59, 59), tzinfo=workdays.BEIJING)
 
 
 def dues_from(start: datetime, *, pickup_from: datetime | None = None) -> Dues:
@@ -269,12 +274,9 @@ def sweep(now: datetime | None = None) -> SweepResult:
 
     now = now or timezone.now()
     result = SweepResult(recomputed=recompute_assumed(now))
-    escalated: list[Escalation] = []
-    for stage in SlaStage.values:
-        with transaction.atomic():
-            new = _escalate(stage, now)
-            notices.escalations(new)
-        escalated += new
+    with transaction.atomic():
+        escalated = [e for stage in SlaStage.values for e in _escalate(stage, now)]
+        notices.escalations(escalated)  # one notice per person for the whole sweep
     result.escalated = len(escalated)
     returned = _return_demands_to_pool(now)
     notices.returned_to_pool(returned)

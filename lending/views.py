@@ -131,6 +131,11 @@ def filtered(user: Any, form: ApplicationFilter) -> QuerySet[LoanApplication]:
     return qs.order_by("-submitted_at", "-id")
 
 
+def _iso(moment: Any) -> str:
+    """Beijing time in the CSV, as on the pages."""
+    return timezone.localtime(moment).isoformat() if moment else ""
+
+
 def _csv_rows(qs: QuerySet[LoanApplication]) -> Iterator[list[Any]]:
     now = timezone.now()
     for a in qs.iterator(chunk_size=500):
@@ -144,13 +149,13 @@ def _csv_rows(qs: QuerySet[LoanApplication]) -> Iterator[list[Any]]:
             a.amount,
             a.term_months,
             a.status,
-            a.submitted_at.isoformat(),
-            a.accepted_at.isoformat() if a.accepted_at else "",
-            a.first_contact_at.isoformat() if a.first_contact_at else "",
-            a.decided_at.isoformat() if a.decided_at else "",
-            a.pickup_due.isoformat() if a.pickup_due else "",
-            a.contact_due.isoformat() if a.contact_due else "",
-            a.decision_due.isoformat() if a.decision_due else "",
+            _iso(a.submitted_at),
+            _iso(a.accepted_at),
+            _iso(a.first_contact_at),
+            _iso(a.decided_at),
+            _iso(a.pickup_due),
+            _iso(a.contact_due),
+            _iso(a.decision_due),
             " ".join(sla.overdue_stages(a, now)),
             a.approved_amount if a.approved_amount is not None else "",
             a.approved_rate if a.approved_rate is not None else "",
@@ -302,6 +307,7 @@ def _detail(
     *,
     bound: dict[str, forms.Form] | None = None,
     status: int = 200,
+    error: str = "",
 ) -> HttpResponse:
     user = request.user
     now = timezone.now()
@@ -313,6 +319,7 @@ def _detail(
         "lending/application_detail.html",
         {
             "a": application,
+            "error": error,
             "version_shown": shown(application.product_version)
             if application.product_version
             else None,
@@ -359,8 +366,13 @@ def application_move(request: AuthedRequest, pk: int, move: str) -> HttpResponse
                 actor=request.user, application_id=pk, move=move, reason=reason, **data
             )
         except DomainError as exc:
-            show_domain_error(form, exc)
             application.refresh_from_db()
+            if move not in services.allowed_moves(application) or not services.may_move(
+                request.user, application, move
+            ):
+                # e.g. a colleague accepted it meanwhile: the form is gone, say why on top
+                return _detail(request, application, status=exc.status, error=exc.message)
+            show_domain_error(form, exc)
         else:
             messages.success(request, str(MOVE_DONE[move]))
             if not visible.filter(pk=pk).exists():

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from enterprises.models import Authorization, EnterpriseClaim, ImportBatch
+from lending.models import LoanApplication
 from tests.factories import PASSWORD
 from xinyidai.core.models import LedgerCheck
 
@@ -159,6 +160,34 @@ PAGES: dict[str, tuple[str, dict[str, int]]] = {
     "notification_list": ("/notifications/", expect(200)),
     "notification_list_page_2": ("/notifications/?page=2", expect(200)),
     "notification_open_unknown": ("/notifications/999999/open/", expect(404)),
+    # loan applications (tests/lending/test_pages.py has the pages): each tenant lists its own
+    # (a bank also the demands in the pool offered to it), the office all; CSV for bank admins
+    # and the office, the page for everyone else allowed
+    "application_list": ("/loans/", expect(403, **ENTERPRISE_ROLES, **BANKS, **OFFICE)),
+    "application_list_filtered": (
+        "/loans/?status=submitted&kind=product&queue=pool&overdue=on&q=DK&page=2",
+        expect(403, **ENTERPRISE_ROLES, **BANKS, **OFFICE),
+    ),
+    "application_list_csv": (
+        "/loans/?export=csv",
+        expect(403, **ENTERPRISE_ROLES, **BANKS, **OFFICE),
+    ),
+    "application_detail": (
+        "/loans/{application}/",
+        expect(403, **ENTERPRISE_ROLES, **BANKS, **OFFICE),
+    ),
+    # another enterprise's demand offered to another bank: as if it did not exist
+    "other_demand_detail": (
+        "/loans/{other_demand}/",
+        expect(403, **ENTERPRISE_ROLES_404, bank_admin=404, bank_officer=404, **OFFICE),
+    ),
+    "application_move_by_get": ("/loans/{application}/accept/", expect(405, anonymous=405)),
+    # a member gets the page telling them to ask an owner or admin
+    "demand_create": ("/loans/demands/new/", expect(403, **ENTERPRISE_ROLES)),
+    "application_create": ("/market/{product}/apply/", expect(403, **ENTERPRISE_ROLES)),
+    "unknown_application_create": ("/market/999999/apply/", expect(403, **ENTERPRISE_ROLES_404)),
+    "punishment_list": ("/loans/punishments/", expect(403, **OFFICE)),
+    "punishment_list_csv": ("/loans/punishments/?export=csv", expect(403, **OFFICE)),
 }
 
 # State-changing page actions (POST): who may do them, and that nobody else changed anything.
@@ -210,6 +239,40 @@ POST_PAGES: dict[str, tuple[str, dict[str, int]]] = {
     ),
     # marks the user's own notices read and goes back to the list
     "notification_read_all": ("/notifications/read-all/", expect(302)),
+    # a move the user may not make is refused on the application's page (400), unchanged
+    "application_accept": (
+        "/loans/{application}/accept/",
+        expect(
+            403,
+            **dict.fromkeys([*ENTERPRISE_ROLES, *OFFICE], 400),
+            bank_admin=302,
+            bank_officer=302,
+        ),
+    ),
+    "application_withdraw": (
+        "/loans/{application}/withdraw/",
+        expect(
+            403,
+            **(
+                dict.fromkeys([*ENTERPRISE_ROLES, *BANKS, *OFFICE], 400)
+                | dict.fromkeys(GRANTERS, 302)
+            ),
+        ),
+    ),
+    "other_demand_accept": (
+        "/loans/{other_demand}/accept/",
+        expect(
+            403,
+            **dict.fromkeys([*ENTERPRISE_ROLES, *BANKS], 404),
+            **dict.fromkeys(OFFICE, 400),
+        ),
+    ),
+    # the posted data is no application: the enterprise gets the form back, nothing is saved
+    "application_create": (
+        "/market/{product}/apply/",
+        expect(403, **dict.fromkeys(ENTERPRISE_ROLES, 400)),
+    ),
+    "demand_create": ("/loans/demands/new/", expect(403, **dict.fromkeys(ENTERPRISE_ROLES, 400))),
 }
 
 API_DENIED = 403  # DRF answers unauthenticated session clients with 403 and the error shape
@@ -508,6 +571,47 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any] | None, dict[str, int]]] = {
         None,
         expect(200, anonymous=API_DENIED),
     ),
+    # financing demands: only an enterprise's owner or admin previews or posts one; no listed
+    # product fits this world's enterprise (founded on an unknown date): an empty preview, and
+    # a demand refused as no bank fits
+    "demand_preview": (
+        "post",
+        "/api/v1/demands/preview/",
+        {"amount": "500000", "term_months": 12, "purpose": "周转"},
+        expect(403, anonymous=API_DENIED, enterprise_owner=200, enterprise_admin=200),
+    ),
+    "demand_create": (
+        "post",
+        "/api/v1/demands/",
+        {"amount": "500000", "term_months": 12, "purpose": "周转", "password": PASSWORD},
+        expect(403, anonymous=API_DENIED, enterprise_owner=400, enterprise_admin=400),
+    ),
+    # recording a contact: the accepting officer or a bank admin (the bank officer here did not
+    # accept it); nobody before it is accepted (409); outsiders do not see it (404)
+    "application_contact": (
+        "post",
+        "/api/v1/applications/{handled_application}/contact/",
+        {"reason": "电话联系法定代表人"},
+        expect(
+            404,
+            anonymous=API_DENIED,
+            **dict.fromkeys([*ENTERPRISE_ROLES, *OFFICE], 403),
+            bank_admin=200,
+            bank_officer=403,
+        ),
+    ),
+    "application_contact_before_accepting": (
+        "post",
+        "/api/v1/applications/{application}/contact/",
+        {"reason": "电话联系法定代表人"},
+        expect(
+            404,
+            anonymous=API_DENIED,
+            **dict.fromkeys([*ENTERPRISE_ROLES, *OFFICE], 403),
+            bank_admin=409,
+            bank_officer=403,
+        ),
+    ),
 }
 ENDPOINTS["claim_approve"][3]["anonymous"] = API_DENIED
 ENDPOINTS["claim_reject"][3]["anonymous"] = API_DENIED
@@ -523,7 +627,7 @@ def world(
     from banks.models import BankInvitation
     from enterprises import uscc
     from enterprises.models import EnterpriseInvitation
-    from tests.factories import BankFactory, UserFactory, make_enterprise_member
+    from tests.factories import BankFactory, UserFactory, make_bank_member, make_enterprise_member
 
     claimant = UserFactory.create(email="claimant@example.com")
     member = make_enterprise_member(
@@ -547,6 +651,13 @@ def world(
         submitted_name=other_enterprise.name,
         submitted_legal_rep_name=other_enterprise.legal_rep_name,
     )
+    authorization = authorization_for(enterprise, bank, inviter)
+    other_authorization = authorization_for(
+        other_enterprise, BankFactory.create(name="第三家银行"), inviter
+    )
+    product = listed_product_of(bank)
+    handler = UserFactory.create(email="handler@example.com")
+    make_bank_member(handler, bank, "officer")
     return {
         "uscc": enterprise.uscc,
         "other_uscc": other_enterprise.uscc,
@@ -557,12 +668,21 @@ def world(
         "bank_token": bank_invitation.token,
         "batch": ImportBatch.objects.create(source_department="某局", channel="file").pk,
         "new_bank_uscc": uscc.generate(random.Random(5)),
-        "authorization": authorization_for(enterprise, bank, inviter).pk,
-        "other_authorization": authorization_for(
-            other_enterprise, BankFactory.create(name="第三家银行"), inviter
-        ).pk,
-        "product": listed_product_of(bank),
+        "authorization": authorization.pk,
+        "other_authorization": other_authorization.pk,
+        "product": product,
         "other_product": listed_product_of(BankFactory.create(name="第四家银行")),
+        "application": application_of(enterprise, authorization, inviter, product=product).pk,
+        "handled_application": application_of(
+            enterprise,
+            authorization,
+            inviter,
+            product=product,
+            status="accepted",
+            officer=handler,
+            accepted_at=timezone.now(),
+        ).pk,
+        "other_demand": application_of(other_enterprise, other_authorization, inviter).pk,
     }
 
 
@@ -621,6 +741,53 @@ def listed_product_of(bank: Any) -> int:
     return product.pk
 
 
+def application_of(
+    enterprise: Any,
+    authorization: Authorization,
+    submitted_by: Any,
+    product: int | None = None,
+    **extra: Any,
+) -> LoanApplication:
+    """A loan application under the service levels, written directly: the service would refuse
+    this world's enterprise (it fits no product). With `product`, an application to it under
+    `authorization`; without, a financing demand in the pool offered to the authorised bank."""
+    from decimal import Decimal
+
+    from banks.models import LoanProduct
+    from lending import sla
+    from lending.models import DemandOffer
+    from lending.services import new_number
+
+    assert authorization.grantee_bank_id is not None
+    application = LoanApplication(
+        number=new_number(),
+        enterprise=enterprise,
+        amount=Decimal("500000"),
+        term_months=12,
+        purpose="采购原材料",
+        submitted_by=submitted_by,
+        **extra,
+    )
+    if product is not None:
+        application.kind = "product"
+        application.product_version = LoanProduct.objects.get(pk=product).live_version
+        application.bank_id = authorization.grantee_bank_id
+        application.authorization = authorization
+        application.repayment_method = "interest_first"
+    else:
+        application.kind = "demand"
+    sla.set_dues(application, sla.dues_from(application.submitted_at))
+    application.save()
+    if product is None:
+        DemandOffer.objects.create(
+            application=application,
+            bank_id=authorization.grantee_bank_id,
+            authorization=authorization,
+            granted_for_demand=False,
+        )
+    return application
+
+
 def client_for(role: str, request: Any, login: Any) -> Client:
     if role == "anonymous":
         return Client()
@@ -666,6 +833,13 @@ def test_page_action_access(
     assert status == ("revoked" if action == "authorization_revoke" and granter else "active")
     assert Authorization.objects.get(pk=world["other_authorization"]).status == "active"
     assert Authorization.objects.count() == 2  # nothing renewed
+    accepted = action == "application_accept" and role in BANKS
+    withdrawn = action == "application_withdraw" and granter
+    assert dict(LoanApplication.objects.values_list("pk", "status")) == {
+        world["application"]: "accepted" if accepted else "withdrawn" if withdrawn else "submitted",
+        world["handled_application"]: "accepted",
+        world["other_demand"]: "submitted",
+    }
     if action == "ledger_verify_now":
         assert LedgerCheck.objects.count() == (1 if role == "credit_office" else 0)
 
