@@ -227,21 +227,30 @@ def granter_enterprise(actor: Any) -> Enterprise:
     return membership.enterprise
 
 
+def punishment_reason(enterprise: Enterprise) -> tuple[str, list[CreditRecord]]:
+    """联合惩戒: the reason an active serious-dishonesty or dishonest-debtor record bars the
+    enterprise from applying online ("" when nothing does), and those records."""
+    serious = _serious_records(enterprise)
+    if not serious:
+        return "", []
+    kinds = "、".join(sorted({str(r.get_record_type_display()) for r in serious}))
+    reason = _("存在有效的%(kinds)s记录，依法实施联合惩戒，不能在线申请贷款。") % {"kinds": kinds}
+    return reason, serious
+
+
 def _punishment_block(
     actor: Any, enterprise: Enterprise, context: str
 ) -> PunishmentFeedback | None:
-    """联合惩戒: an active serious-dishonesty or dishonest-debtor record blocks the submission;
-    the block is recorded as punishment feedback for the credit office."""
-    serious = _serious_records(enterprise)
+    """A submission barred by joint punishment is recorded as punishment feedback for the
+    credit office."""
+    reason, serious = punishment_reason(enterprise)
     if not serious:
         return None
-    kinds = "、".join(sorted({str(r.get_record_type_display()) for r in serious}))
     return PunishmentFeedback.objects.create(
         enterprise=enterprise,
         context=context,
         records=[r.pk for r in serious],
-        detail=_("存在有效的%(kinds)s记录，依法实施联合惩戒，不能在线申请贷款。")
-        % {"kinds": kinds},
+        detail=reason,
         actor=actor,
     )
 

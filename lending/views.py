@@ -403,6 +403,7 @@ def application_create(request: AuthedRequest, pk: int) -> HttpResponse:
     enterprise = membership.enterprise
     result = eligibility.check(eligibility.facts_for(enterprise), version)
     plan = services.plan_for_product(enterprise, version)
+    punished, _records = services.punishment_reason(enterprise)
     form = ApplyForm(
         request.POST or None,
         offered=version.repayment_methods,
@@ -452,6 +453,7 @@ def application_create(request: AuthedRequest, pk: int) -> HttpResponse:
             "plan": plan,
             "form": form,
             "may_apply": may_apply,
+            "punished": punished,
         },
         status=status,
     )
@@ -465,6 +467,7 @@ def demand_create(request: AuthedRequest) -> HttpResponse:
     assert membership is not None
     enterprise = membership.enterprise
     may_apply = can_grant(request.user, enterprise)
+    punished, _records = services.punishment_reason(enterprise)
     form = DemandForm(request.POST or None)
     plans: list[services.AuthorizationPlan] | None = None
     status = 200
@@ -508,6 +511,7 @@ def demand_create(request: AuthedRequest) -> HttpResponse:
             "plans": plans,
             "needs_confirmation": any(p.needs_grant for p in plans or []),
             "may_apply": may_apply,
+            "punished": punished,
         },
         status=status,
     )

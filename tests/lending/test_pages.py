@@ -391,6 +391,11 @@ def test_joint_punishment_shows_the_blocked_page_and_is_fed_back(
     # the product asks for no serious record: the page names the failing condition
     page = html(owner.get(apply_url(product)))
     assert "存在有效的失信被执行人或严重失信记录" in block(page, "eligibility-summary")
+    # and the reason is said before anything is tried, on both forms
+    for url in (apply_url(product), DEMAND):
+        notice = block(html(owner.get(url)), "joint-punishment-notice")
+        assert "存在有效的严重失信主体名单记录，依法实施联合惩戒，不能在线申请贷款。" in notice
+    assert PunishmentFeedback.objects.count() == 0  # looking is not a refused submission
     response = owner.post(apply_url(product), apply_form())
     assert response.status_code == 403
     page = html(response)
