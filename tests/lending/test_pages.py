@@ -245,7 +245,7 @@ def test_apply_form_shows_eligibility_and_the_new_authorisation(
     assert "确认授权并提交申请" in page
     assert 'id="id_password"' in page
     # the product's terms next to the fields, the form starting at the smallest loan
-    assert "额度 100000.00–3000000.00 元" in page and "期限 6–36 个月" in page
+    assert "额度 100,000.00–3,000,000.00 元" in page and "期限 6–36 个月" in page
     assert value_of(page, "id_amount") == "100000.00"
     assert value_of(page, "id_term_months") == "6"
 
@@ -333,7 +333,7 @@ def test_applying_leads_to_the_application_page(
     pickup = f"{timezone.localtime(application.pickup_due):%Y-%m-%d}"
     assert flash(shown) == [f"申请已提交，{bank.name}将在 {pickup} 前接单。"]
     assert application.number in page and "已提交" in page
-    assert "500000.00 元" in page and "12 个月" in page and "先息后本" in page
+    assert "500,000.00 元" in page and "12 个月" in page and "先息后本" in page
     assert grant.number in page
     levels = block(page, "service-levels")
     for stage, due in (
@@ -730,7 +730,7 @@ def test_approving_more_than_was_asked_is_refused_under_the_amount(
         Decimal("3.6000"),
     )
     page = html(officer.get(detail(application)))
-    assert "450000.00 元，年利率 3.6" in page and "%，12 个月" in page
+    assert "450,000.00 元，年利率 3.6%" in page and "%，12 个月" in page
 
 
 def test_rejecting_needs_a_reason(
@@ -805,7 +805,7 @@ def test_disbursing(
     )
     assert (application.disbursed_guarantee_method, application.first_loan) == ("credit", True)
     page = html(owner.get(detail(application)))
-    assert "450000.00 元，2026-11-20，年利率 3.6" in page and "HT-2026-001" in page
+    assert "450,000.00 元，2026-11-20，年利率 3.6%" in page and "HT-2026-001" in page
 
 
 def test_the_disbursement_date_is_prefilled(
