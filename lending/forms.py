@@ -10,7 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from banks.models import GuaranteeMethod, RepaymentMethod
-from enterprises.authorization_forms import DateInput
+from enterprises.authorization_forms import DateInput, ReauthForm
 from lending.models import ApplicationKind, ApplicationStatus, RejectReason
 
 AMOUNT = {"max_digits": 18, "decimal_places": 2, "min_value": Decimal("0.01")}
@@ -25,23 +25,18 @@ def _purpose() -> forms.CharField:
     )
 
 
-class ConfirmFields(forms.Form):
-    """Password or code, asked only when a new authorisation is granted (the service says so
-    with `reauth_failed` under `password`)."""
+class ConfirmFields(ReauthForm):
+    """The password or code of `ReauthForm`, but optional here: it is needed only when a new
+    authorisation is granted, and the service says so (`reauth_failed` under `password`)."""
 
-    password = forms.CharField(
-        label=_("登录密码"),
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text=_("提交即向银行授权查询贵企业的信用数据，请再次输入登录密码确认。"),
-    )
-    otp_code = forms.CharField(
-        label=_("动态验证码（已启用双因素认证时可代替密码）"),
-        required=False,
-        max_length=32,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
-    )
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password"].help_text = _(
+            "提交即向银行授权查询贵企业的信用数据，请再次输入登录密码确认。"
+        )
+
+    def clean(self) -> dict[str, Any]:
+        return forms.Form.clean(self) or {}
 
 
 class ApplyForm(ConfirmFields):
