@@ -383,6 +383,16 @@ class Server:
                 self.process.wait(timeout=5)
         self.log.close()
 
+    def stop_and_report(self) -> None:
+        """Stop, then print the log if something went wrong in gunicorn, else delete it."""
+        self.stop()
+        log = Path(self.log.name)
+        text = log.read_text(errors="replace")
+        if "Traceback" in text or "ERROR" in text:
+            print(f"gunicorn log ({log}):\n{text[-3000:]}", file=sys.stderr)
+        else:
+            log.unlink()
+
 
 def warm_up(
     server: Server, token: str, usccs: list[str], minimum: int, clients: int
@@ -783,13 +793,7 @@ def main() -> int:
         if server.process.poll() is not None:
             print(f"gunicorn stopped during the run:\n{server.log_tail()}", file=sys.stderr)
     finally:
-        server.stop()
-        log = Path(server.log.name)
-        text = log.read_text(errors="replace")
-        if "Traceback" in text or "ERROR" in text:
-            print(f"gunicorn log ({log}):\n{text[-3000:]}", file=sys.stderr)
-        else:
-            log.unlink()
+        server.stop_and_report()
 
     print()
     print_table(phases)

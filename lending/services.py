@@ -255,6 +255,14 @@ def _punishment_block(
     )
 
 
+def _locked_enterprise(actor: Any) -> Enterprise:
+    """The actor's enterprise, its row locked for the submission: two submissions at once by
+    the same firm queue here, so the second sees (and reuses) the authorisation the first
+    granted instead of granting another."""
+    enterprise = granter_enterprise(actor)
+    return Enterprise.objects.select_for_update().get(pk=enterprise.pk)
+
+
 def listed_product(product_id: int) -> LoanProduct:
     product = (
         LoanProduct.objects.select_related("live_version__product__bank", "bank")
@@ -288,15 +296,14 @@ def application_submit(
 ) -> Submission:
     """Apply to a product's live version. A joint-punishment block is not an error to roll
     back: it is recorded as feedback and returned, so the caller can show the reason."""
-    enterprise = granter_enterprise(actor)
+    enterprise = _locked_enterprise(actor)
     product = listed_product(product_id)
     version = product.live_version
     assert version is not None
     if not purpose.strip():
         raise _field_error("purpose_required", "purpose", _("请填写资金用途"))
     _check_terms(version, amount=amount, term_months=term_months, repayment_method=repayment_method)
-    plan = plan_for_product(enterprise, version)
-    _confirm_if_granting(actor, [plan], password=password, otp_code=otp_code)
+    # the refusals first: a barred or ineligible firm is not asked for its password
     blocked = _punishment_block(actor, enterprise, "loan_application")
     if blocked is not None:
         return Submission(application=None, blocked=blocked)
@@ -307,13 +314,15 @@ def application_submit(
             _("不满足产品准入条件：%(summary)s") % {"summary": result.summary()},
             detail=result.as_dict(),
         )
+    plan = plan_for_product(enterprise, version)
+    _confirm_if_granting(actor, [plan], password=password, otp_code=otp_code)
     authorization, _new = _carry_out(plan, actor=actor, enterprise=enterprise)
     application = LoanApplication(
         number=new_number(),
         kind=ApplicationKind.PRODUCT,
         enterprise=enterprise,
         product_version=version,
-        bank_id=product.bank_id,
+        bank=product.bank,
         amount=amount,
         term_months=term_months,
         repayment_method=repayment_method,
@@ -388,15 +397,14 @@ def demand_submit(
 ) -> Submission:
     """Post a financing demand to every eligible bank, authorising each for loan applications
     (one confirmation for all); the first bank to accept it gets it (抢单)."""
-    enterprise = granter_enterprise(actor)
+    enterprise = _locked_enterprise(actor)
     _check_demand(amount, term_months, preferred_guarantee, purpose)
-    plans = demand_plans(
-        enterprise, amount=amount, term_months=term_months, guarantee=preferred_guarantee
-    )
-    _confirm_if_granting(actor, plans, password=password, otp_code=otp_code)
     blocked = _punishment_block(actor, enterprise, "financing_demand")
     if blocked is not None:
         return Submission(application=None, blocked=blocked)
+    plans = demand_plans(
+        enterprise, amount=amount, term_months=term_months, guarantee=preferred_guarantee
+    )
     if not plans:
         raise DomainError(
             "no_eligible_bank",
@@ -406,6 +414,7 @@ def demand_submit(
             ),
             detail={"amount": [_("暂无符合条件的银行")]},
         )
+    _confirm_if_granting(actor, plans, password=password, otp_code=otp_code)
     application = LoanApplication(
         number=new_number(),
         kind=ApplicationKind.DEMAND,

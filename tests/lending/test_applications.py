@@ -338,3 +338,31 @@ def test_two_officers_accepting_at_once_leave_one_winner(
     assert application.status == "accepted"
     assert application.officer_id in (bank_officer.pk, colleague.pk)
     assert ApplicationEvent.objects.filter(application=application, move="accept").count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_first_submissions_at_once_grant_one_authorisation(
+    product: LoanProduct, enterprise_owner: Any
+) -> None:
+    """A double click: both applications go in, but the second waits for the first's lock on
+    the firm and reuses the authorisation it granted instead of granting another."""
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def apply() -> None:
+        try:
+            barrier.wait()
+            result = submit(enterprise_owner, product)
+            outcomes.append("submitted" if result.application else "blocked")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=apply) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes == ["submitted", "submitted"]
+    (grant,) = Authorization.objects.filter(purpose="loan_application")
+    assert set(LoanApplication.objects.values_list("authorization_id", flat=True)) == {grant.pk}

@@ -44,7 +44,12 @@ def confirm_identity(user: Any, *, password: str = "", otp_code: str = "") -> No
     ):
         cache.delete(key)
         return
-    cache.set(key, failures + 1, WINDOW_SECONDS)
+    # counted atomically: parallel wrong attempts cannot undercount
+    cache.add(key, 0, WINDOW_SECONDS)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, WINDOW_SECONDS)
     raise DomainError(
         "reauth_failed",
         _("请重新输入登录密码（或动态验证码）以确认本次授权。"),
