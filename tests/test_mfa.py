@@ -41,6 +41,25 @@ def test_mfa_roles_get_403_from_the_api_until_set_up(role: str, request: Any, lo
     assert response.json()["code"] == "mfa_required"
 
 
+# views that set their own permission_classes drop the default MfaSatisfied; the middleware
+# still refuses them before the view runs (guarded here)
+OWN_PERMISSIONS = [
+    "/api/v1/ledger/",
+    "/api/v1/credit-records/quality/",
+    "/api/v1/lending/league/",
+    "/api/v1/calendar/days/",
+]
+
+
+@pytest.mark.parametrize("path", OWN_PERMISSIONS)
+def test_role_checked_endpoints_also_need_the_second_factor(
+    path: str, credit_office: Any, login: Any
+) -> None:
+    refused = login(credit_office, mfa=False).get(path)
+    assert (refused.status_code, refused.json()["code"]) == (403, "mfa_required")
+    assert login(credit_office).get(path).status_code == 200
+
+
 @pytest.mark.parametrize("role", NO_MFA_ROLES)
 def test_other_roles_are_not_forced(role: str, request: Any, login: Any) -> None:
     response = login(request.getfixturevalue(role), mfa=False).get("/")
