@@ -274,3 +274,115 @@ class PunishmentFeedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.enterprise_id} {self.context} {self.at:%Y-%m-%d}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Matching (融资对接)
+# ---------------------------------------------------------------------------------------------
+class MatchProfile(models.Model):
+    """What matching needs about one enterprise, in one row (a denormalised copy of the facts
+    eligibility reads, refreshed by `lending.matching.refresh_profiles`), so ranking a product's
+    enterprises over a whole city is one indexed query and never a loop over ORM rows."""
+
+    enterprise = models.OneToOneField(
+        "enterprises.Enterprise", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    grade = models.CharField(max_length=1, blank=True)
+    grade_rank = models.PositiveSmallIntegerField(default=0)  # eligibility.GRADE_ORDER, 0 = none
+    score = models.PositiveSmallIntegerField(default=0)
+    industry_section = models.CharField(max_length=1, blank=True)
+    town = models.CharField(max_length=20, blank=True)
+    scale = models.CharField(max_length=10, blank=True)
+    established = models.DateField(null=True, blank=True)
+    registered_capital = models.DecimalField(max_digits=18, decimal_places=2, null=True)
+    tax_grade = models.CharField(max_length=1, blank=True)
+    tax_rank = models.PositiveSmallIntegerField(default=0)  # eligibility.TAX_GRADE_ORDER
+    has_serious_record = models.BooleanField(default=False)
+    # opted in to matching: a `matching` authorisation to all banks in force until this moment
+    # (None: none), or to some banks only (`opted_banks`: checked against the authorisations)
+    opt_in_all_until = models.DateTimeField(null=True, blank=True)
+    opted_banks = models.BooleanField(default=False)
+    # the latest open financing demand, if any
+    demand_amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    demand_term = models.PositiveSmallIntegerField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("对接画像")
+        verbose_name_plural = _("对接画像")
+        indexes = [
+            models.Index(
+                fields=["-score", "enterprise"],
+                name="match_opted_all_score",
+                condition=models.Q(opt_in_all_until__isnull=False),
+            ),
+            models.Index(
+                fields=["-score", "enterprise"],
+                name="match_opted_banks_score",
+                condition=models.Q(opted_banks=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise_id} {self.grade}{self.score}"
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", _("待回复")
+    ACCEPTED = "accepted", _("已接受")
+    DECLINED = "declined", _("已谢绝")
+    EXPIRED = "expired", _("已过期")
+
+
+class MatchInvitation(models.Model):
+    """A bank invites an enterprise it was recommended to apply for one of its products
+    (邀请申请); the enterprise accepts (and applies) or declines."""
+
+    product = models.ForeignKey(
+        "banks.LoanProduct", on_delete=models.CASCADE, related_name="invitations"
+    )
+    bank = models.ForeignKey("banks.Bank", on_delete=models.PROTECT, related_name="+")
+    enterprise = models.ForeignKey(
+        "enterprises.Enterprise", on_delete=models.CASCADE, related_name="match_invitations"
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    message = models.CharField(_("留言"), max_length=300, blank=True)
+    reasons = models.JSONField(_("推荐理由"), default=list)
+    status = models.CharField(
+        _("状态"),
+        max_length=10,
+        choices=InvitationStatus.choices,
+        default=InvitationStatus.PENDING,
+    )
+    created_at = models.DateTimeField(_("邀请时间"), default=timezone.now)
+    expires_at = models.DateTimeField(_("有效期至"))
+    responded_at = models.DateTimeField(_("回复时间"), null=True, blank=True)
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    decline_reason = models.CharField(_("谢绝原因"), max_length=300, blank=True)
+    application = models.ForeignKey(
+        LoanApplication, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("申请邀请")
+        verbose_name_plural = _("申请邀请")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "enterprise"],
+                condition=models.Q(status="pending"),
+                name="invitation_one_pending",
+            )
+        ]
+        indexes = [models.Index(fields=["enterprise", "status"], name="invitation_firm_status")]
+
+    def __str__(self) -> str:
+        return f"{self.bank_id} → {self.enterprise_id} ({self.status})"
