@@ -32,7 +32,7 @@ from enterprises.models import (
     RecordStatus,
 )
 from enterprises.uscc import CHARSET
-from lending import eligibility, notices, sla
+from lending import eligibility, invitations, notices, sla
 from lending.models import (
     ApplicationEvent,
     ApplicationKind,
@@ -331,6 +331,7 @@ def application_submit(
         submitted_by=actor,
     )
     _start(application, actor)
+    invitations.link_application(application)
     notices.application_moved(actor=actor, application=application, move="submit")
     return Submission(application=application)
 

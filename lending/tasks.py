@@ -15,3 +15,11 @@ def sla_sweep() -> dict[str, int]:
         "escalated": result.escalated,
         "returned_to_pool": result.returned_to_pool,
     }
+
+
+@shared_task
+def expire_invitations() -> int:
+    """Nightly: pending invitations to apply past their end are marked expired."""
+    from lending.invitations import expire
+
+    return expire()

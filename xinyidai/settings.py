@@ -146,6 +146,8 @@ LENDING_SLA_PICKUP_DAYS = env.int("LENDING_SLA_PICKUP_DAYS", default=1)
 LENDING_SLA_CONTACT_DAYS = env.int("LENDING_SLA_CONTACT_DAYS", default=3)
 LENDING_SLA_DECISION_DAYS = env.int("LENDING_SLA_DECISION_DAYS", default=10)
 LENDING_SLA_SWEEP_SECONDS = env.int("LENDING_SLA_SWEEP_SECONDS", default=300)
+# matching: how long a bank's invitation to apply stays open
+MATCH_INVITATION_DAYS = env.int("MATCH_INVITATION_DAYS", default=14)
 CELERY_BEAT_SCHEDULE = {
     "expire-published-records": {
         "task": "enterprises.tasks.expire_published_records",
@@ -176,6 +178,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
     },
     # overdue loan applications escalated, unclaimed demands back to the pool
+    "match-invitations-expire": {
+        "task": "lending.tasks.expire_invitations",
+        "schedule": crontab(hour=0, minute=20),
+    },
     "lending-sla-sweep": {
         "task": "lending.tasks.sla_sweep",
         "schedule": float(LENDING_SLA_SWEEP_SECONDS),

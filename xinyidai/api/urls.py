@@ -9,7 +9,7 @@ from enterprises.api import quality as quality_views
 from enterprises.api import records as record_views
 from enterprises.api import views as enterprise_views
 from lending import api as application_views
-from lending import league_api
+from lending import invitation_api, league_api
 from xinyidai.api import views
 from xinyidai.core import calendar_api, notification_api
 
@@ -148,6 +148,20 @@ urlpatterns = [
         name="api-application",
     ),
     path("demands/", application_views.DemandCreateView.as_view(), name="api-demands"),
+    path(
+        "products/<int:pk>/invitations/",
+        invitation_api.ProductInviteView.as_view(),
+        name="api-product-invite",
+    ),
+    path("invitations/", invitation_api.InvitationListView.as_view(), name="api-invitations"),
+    *[
+        path(
+            f"invitations/<int:pk>/{move}/",
+            invitation_api.InvitationMoveView.as_view(move=move),
+            name=f"api-invitation-{move}",
+        )
+        for move in ("accept", "decline")
+    ],
     path(
         "demands/preview/",
         application_views.DemandPreviewView.as_view(),
