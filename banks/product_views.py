@@ -367,6 +367,7 @@ def product_manage_detail(request: AuthedRequest, pk: int) -> HttpResponse:
                 for move in moves
             ],
             "can_edit": _own_bank(request.user, product) and product.status in services.EDITABLE,
+            "can_match": _own_bank(request.user, product) and product.listed,
             "revising": product.live_version_id is not None
             and product.status in (ProductStatus.DRAFT, ProductStatus.PENDING_REVIEW),
         },

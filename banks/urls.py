@@ -1,6 +1,7 @@
 from django.urls import path
 
 from banks import product_views, views
+from lending import match_views
 from lending import views as application_views
 
 urlpatterns = [
@@ -11,6 +12,9 @@ urlpatterns = [
     path("products/new/", product_views.product_create, name="product_create"),
     path("products/<int:pk>/", product_views.product_manage_detail, name="product_manage_detail"),
     path("products/<int:pk>/edit/", product_views.product_edit, name="product_edit"),
+    # before the move pattern, which would take "matches" for a move
+    path("products/<int:pk>/matches/", match_views.product_matches, name="product_matches"),
+    path("products/<int:pk>/invite/", match_views.product_invite, name="product_invite"),
     path("products/<int:pk>/<slug:move>/", product_views.product_move, name="product_move"),
 ]
 

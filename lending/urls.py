@@ -1,12 +1,13 @@
 from django.urls import path
 
-from lending import invitation_views, league_views, views
+from lending import invitation_views, league_views, match_views, views
 
 urlpatterns = [
     path("", views.application_list, name="application_list"),
     path("demands/new/", views.demand_create, name="demand_create"),
     path("league/", league_views.league_table, name="lending_league"),
     path("punishments/", views.punishment_list, name="punishment_list"),
+    path("recommended/", match_views.recommended_products, name="recommended_products"),
     path("invitations/", invitation_views.invitation_list, name="invitation_list"),
     path(
         "invitations/<int:pk>/<slug:move>/",

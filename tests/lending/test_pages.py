@@ -964,7 +964,10 @@ def test_enterprises_see_their_own_list(
     assert "我的贷款" in page and "发布融资需求" in page and "去产品超市申请" in page
     assert "导出 CSV" not in page and 'id="id_queue"' not in page
     member = html(login(enterprise_member).get(LIST))
-    assert queue["mine"].number in member and "发布融资需求" not in member
+    # a member cannot post a demand: no button (the menu still leads to the explanation)
+    assert queue["mine"].number in member
+    assert 'class="btn btn-primary" href="/loans/demands/new/"' not in member
+    assert 'class="btn btn-primary" href="/loans/demands/new/"' in page
 
 
 # ---------------------------------------------------------------------------------------------

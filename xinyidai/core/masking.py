@@ -46,3 +46,35 @@ def mask_phone(raw: str | None) -> str:
         # Too short to leave anything visible without showing all of it.
         return "*" * len(phone)
     return "*" * (len(phone) - 4) + phone[-4:]
+
+
+# the legal-form and place words a firm's name may show: "东莞市**科技有限公司"
+_FIRM_SUFFIXES = (
+    "股份有限公司",
+    "有限责任公司",
+    "有限公司",
+    "合伙企业",
+    "个人独资企业",
+    "分公司",
+    "厂",
+    "店",
+)
+_PLACE_PREFIXES = ("广东省东莞市", "东莞市", "广东省", "东莞")
+
+
+def mask_firm_name(name: str | None) -> str:
+    """A firm's name without what identifies it: the place word in front and the last two
+    characters of the trade before the legal form stay ("东莞市长安精密模具有限公司" →
+    "东莞市****模具有限公司"); anything else keeps its first and last character."""
+    if not name:
+        return ""
+    name = name.strip()
+    prefix = next((p for p in _PLACE_PREFIXES if name.startswith(p)), "")
+    rest = name[len(prefix) :]
+    suffix = next((s for s in _FIRM_SUFFIXES if rest.endswith(s) and len(rest) > len(s)), "")
+    core = rest[: len(rest) - len(suffix)] if suffix else rest
+    if suffix and len(core) > 2:
+        return prefix + "*" * (len(core) - 2) + core[-2:] + suffix
+    if len(core) <= 2:
+        return prefix + "*" * len(core) + suffix
+    return prefix + core[0] + "*" * (len(core) - 2) + core[-1] + suffix
