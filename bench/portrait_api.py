@@ -217,6 +217,9 @@ def server_env(cache: str, field_key: str) -> dict[str, str]:
             "PERSON_ID_KEY": secrets.token_urlsafe(32),
             # reads are chained into the ledger with this key (a throw-away one here)
             "LEDGER_KEY": secrets.token_urlsafe(32),
+            # required in production; nothing is pushed from these read-only endpoints
+            "NATIONAL_PLATFORM_URL": f"http://{HOST}/api/v1/national/receive/",
+            "NATIONAL_PLATFORM_SECRET": secrets.token_urlsafe(32),
             "DJANGO_SECURE_SSL_REDIRECT": "false",
             "LOG_LEVEL": "WARNING",
         }

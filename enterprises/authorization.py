@@ -30,6 +30,7 @@ from enterprises.models import (
     Enterprise,
 )
 from enterprises.uscc import CHARSET
+from lending.matching import authorization_changed
 from xinyidai.core import ledger, moves
 from xinyidai.core.errors import DomainError, NotFound
 from xinyidai.core.errors import PermissionDenied as DomainPermissionDenied
@@ -169,6 +170,7 @@ def _event(
         reason=reason[:200],
     )
     ledger.seal_soon()
+    authorization_changed(authorization)
     return event
 
 

@@ -44,6 +44,7 @@ from enterprises.models import (
     RecordType,
     ScoreScheme,
 )
+from lending.matching import refresh_profiles
 
 log = logging.getLogger(__name__)
 
@@ -1533,6 +1534,7 @@ def run_regrade(
                 )
             stats.written += keep.size
             lap("insert")
+        refresh_profiles(None if ids is None else features.ids.tolist())
     lap("commit")  # deferred foreign-key checks run here
     return stats
 

@@ -282,3 +282,41 @@ def sql_prefilter(facts: EnterpriseFacts, *, today: date | None = None) -> Q:
 def passes(facts: EnterpriseFacts, terms: Any, *, today: date | None = None) -> bool:
     """`check(...).ok` without composing any words: for filtering thousands of products."""
     return all(rule.test(facts, terms, today) for rule in RULES if rule.applies(terms))
+
+
+def _established_by(today: date, years: int) -> date | None:
+    """The latest establishment date that makes `years` full years by `today`, counted as
+    `EnterpriseFacts.years_established` counts (the anniversary day itself counts; a firm
+    founded on 29 February completes its year on 1 March in other years). None: no date."""
+    year = today.year - years
+    if year < 1:
+        return None
+    try:
+        return today.replace(year=year)
+    except ValueError:  # today is 29 February and `year` is not a leap year
+        return date(year, 2, 28)
+
+
+def enterprise_filter(terms: Any, *, today: date | None = None) -> Q:
+    """The enterprises a product's conditions admit, as a query on `lending.MatchProfile`
+    columns (matching ranks a whole city with it). Each condition the product sets is the same
+    test as in `RULES`; a test holds it to the same answers as `check`."""
+    q = Q()
+    if terms.min_grade:
+        q &= Q(grade_rank__gte=GRADE_ORDER[terms.min_grade])
+    if terms.industries:
+        q &= Q(industry_section__in=list(terms.industries))
+    if terms.towns:
+        q &= Q(town__in=list(terms.towns))
+    if terms.min_years:
+        cutoff = _established_by(today or timezone.localdate(), terms.min_years)
+        q &= Q(established__lte=cutoff) if cutoff else Q(pk__in=[])
+    if terms.scales:
+        q &= Q(scale__in=list(terms.scales))
+    if terms.min_tax_grade:
+        q &= Q(tax_rank__gte=TAX_GRADE_ORDER[terms.min_tax_grade])
+    if terms.no_serious_record:
+        q &= Q(has_serious_record=False)
+    if terms.min_registered_capital:
+        q &= Q(registered_capital__gte=Decimal(terms.min_registered_capital))
+    return q

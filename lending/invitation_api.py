@@ -21,7 +21,7 @@ from xinyidai.core.errors import DomainError
 from xinyidai.permissions import bank_membership_of
 
 
-class InvitationSerializer(serializers.ModelSerializer):
+class MatchInvitationSerializer(serializers.ModelSerializer):
     bank = serializers.CharField(source="bank.name", read_only=True)
     product = serializers.SerializerMethodField()
     enterprise = serializers.SerializerMethodField()
@@ -79,7 +79,7 @@ class InviteSerializer(serializers.Serializer):
 class ProductInviteView(APIView):
     """Invite a recommended enterprise to apply for this product (bank staff of its bank)."""
 
-    @extend_schema(request=InviteSerializer, responses={201: InvitationSerializer})
+    @extend_schema(request=InviteSerializer, responses={201: MatchInvitationSerializer})
     def post(self, request: Request, pk: int) -> Response:
         data = InviteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -91,7 +91,7 @@ class ProductInviteView(APIView):
             reasons=data.validated_data["reasons"],
         )
         return Response(
-            InvitationSerializer(invitation, context={"request": request}).data,
+            MatchInvitationSerializer(invitation, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
         )
 
@@ -99,7 +99,7 @@ class ProductInviteView(APIView):
 class InvitationListView(generics.ListAPIView[MatchInvitation]):
     """Invitations received (enterprise), sent (bank) or all (credit office); `?status=`."""
 
-    serializer_class = InvitationSerializer
+    serializer_class = MatchInvitationSerializer
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> Any:
@@ -128,7 +128,7 @@ class InvitationMoveView(APIView):
 
     move = ""
 
-    @extend_schema(request=RespondSerializer, responses=InvitationSerializer)
+    @extend_schema(request=RespondSerializer, responses=MatchInvitationSerializer)
     def post(self, request: Request, pk: int) -> Response:
         get_object_or_404(invitations.invitations_visible_to(request.user), pk=pk)
         data = RespondSerializer(data=request.data)
@@ -139,4 +139,4 @@ class InvitationMoveView(APIView):
             move=self.move,
             reason=data.validated_data["reason"],
         )
-        return Response(InvitationSerializer(invitation, context={"request": request}).data)
+        return Response(MatchInvitationSerializer(invitation, context={"request": request}).data)

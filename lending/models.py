@@ -321,6 +321,28 @@ class MatchProfile(models.Model):
                 name="match_opted_banks_score",
                 condition=models.Q(opted_banks=True),
             ),
+            # the filters and narrow products of a city where most firms opted in
+            # (docs/BENCHMARKS.md, matching): the top K is read from these in score order
+            models.Index(
+                fields=["grade_rank", "-score", "enterprise"],
+                name="match_opted_all_grade",
+                condition=models.Q(opt_in_all_until__isnull=False),
+            ),
+            models.Index(
+                fields=["town", "-score", "enterprise"],
+                name="match_opted_all_town",
+                condition=models.Q(opt_in_all_until__isnull=False),
+            ),
+            models.Index(
+                fields=["industry_section", "-score", "enterprise"],
+                name="match_opted_all_industry",
+                condition=models.Q(opt_in_all_until__isnull=False),
+            ),
+            models.Index(
+                fields=["-score", "enterprise"],
+                name="match_opted_all_demand",
+                condition=models.Q(opt_in_all_until__isnull=False, demand_amount__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -386,3 +408,343 @@ class MatchInvitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bank_id} → {self.enterprise_id} ({self.status})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Recommended lists (推荐清单) and their push to the national platform
+# ---------------------------------------------------------------------------------------------
+GRADE_CHOICES = [("A", "A"), ("B", "B"), ("C", "C"), ("D", "D")]
+
+
+class RecommendationCriteria(models.Model):
+    """The credit office's screening rule for a recommended list: the five criteria
+    (依法合规经营、固定经营场所、真实融资需求、信用良好、贷款用途合法合规) mapped to data, plus
+    filters. Editing raises `version`; every list keeps a snapshot of what it used."""
+
+    name = models.CharField(_("名称"), max_length=100, unique=True)
+    description = models.CharField(_("说明"), max_length=300, blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1)
+    # good credit: the current grade at least this one
+    min_grade = models.CharField(
+        _("最低信用等级"), max_length=1, choices=GRADE_CHOICES, default="B"
+    )
+    # lawful continuing operation: registered as operating, founded at least this long ago, no
+    # serious administrative penalty within `penalty_years`, not on the abnormal-operation list
+    min_years = models.PositiveSmallIntegerField(_("成立满（年）"), default=1)
+    penalty_years = models.PositiveSmallIntegerField(_("无严重行政处罚（年）"), default=3)
+    # fixed premises: a registered address
+    require_premises = models.BooleanField(_("须有登记住所"), default=True)
+    # lawful loan use: no serious-dishonesty or dishonest-debtor record within this many years
+    serious_years = models.PositiveSmallIntegerField(_("无严重失信记录（年）"), default=3)
+    # genuine financing need: an open demand or an application in the period, or (unless this
+    # is set) a matching opt-in
+    need_demand_only = models.BooleanField(_("仅以融资需求或贷款申请证明融资需求"), default=False)
+    # only enterprises that authorised matching (融资对接授权); banks only ever get those
+    require_opt_in = models.BooleanField(_("须已授权融资对接"), default=True)
+    towns = models.JSONField(_("镇街"), default=list, blank=True)
+    industries = models.JSONField(_("行业门类"), default=list, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    updated_at = models.DateTimeField(_("更新时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("推荐条件")
+        verbose_name_plural = _("推荐条件")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name}（v{self.version}）"
+
+
+class RecommendationListStatus(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    GENERATED = "generated", _("待审核")
+    APPROVED = "approved", _("已审定")
+    CANCELLED = "cancelled", _("已作废")
+
+
+class RecommendationList(models.Model):
+    """A recommended-enterprise list (推荐清单) for a period: generated from criteria, reviewed
+    (entries removed with a reason), approved (the national push is written in the same
+    transaction) and allocated to banks. "Delivered" is not a status: it is read off the
+    deliveries."""
+
+    number = models.CharField(_("清单编号"), max_length=32, unique=True)
+    title = models.CharField(_("名称"), max_length=200)
+    criteria = models.ForeignKey(
+        RecommendationCriteria,
+        on_delete=models.PROTECT,
+        related_name="lists",
+        verbose_name=_("推荐条件"),
+    )
+    criteria_snapshot = models.JSONField(_("生成时的条件"), default=dict, blank=True)
+    period_start = models.DateField(_("期间自"))
+    period_end = models.DateField(_("期间至"))
+    status = models.CharField(
+        _("状态"),
+        max_length=10,
+        choices=RecommendationListStatus.choices,
+        default=RecommendationListStatus.DRAFT,
+    )
+    entry_count = models.PositiveIntegerField(_("入选企业数"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    generated_at = models.DateTimeField(_("生成时间"), null=True, blank=True)
+    approved_at = models.DateTimeField(_("审定时间"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("推荐清单")
+        verbose_name_plural = _("推荐清单")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="reclist_status_created")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class FeedbackStatus(models.TextChoices):
+    PENDING = "pending", _("待对接")
+    CONTACTED = "contacted", _("已联系")
+    GRANTED = "granted", _("已授信")
+    DECLINED = "declined", _("未授信")
+
+
+class DeclineReason(models.TextChoices):
+    NO_NEED = "no_need", _("企业暂无融资需求")
+    UNREACHABLE = "unreachable", _("无法联系企业")
+    CREDIT = "credit", _("信用或经营状况不符合要求")
+    REPAYMENT = "repayment", _("还款能力不足")
+    POLICY = "policy", _("不符合授信政策")
+    OTHER = "other", _("其他")
+
+
+class NeedEvidence(models.TextChoices):
+    DEMAND = "demand", _("在办融资需求")
+    APPLICATION = "application", _("期内贷款申请")
+    OPT_IN = "opt_in", _("已授权融资对接")
+
+
+class RecommendationEntry(models.Model):
+    """One enterprise on a list, with what it qualified on (a snapshot: later changes of the
+    enterprise do not alter an approved list), its bank and that bank's feedback."""
+
+    list = models.ForeignKey(
+        RecommendationList, on_delete=models.CASCADE, related_name="entries", db_index=False
+    )
+    seq = models.PositiveIntegerField(_("序号"))
+    enterprise = models.ForeignKey(
+        "enterprises.Enterprise", on_delete=models.PROTECT, related_name="+"
+    )
+    uscc = models.CharField(_("统一社会信用代码"), max_length=18)
+    name = models.CharField(_("企业名称"), max_length=200)
+    town = models.CharField(_("镇街/园区"), max_length=32, blank=True)
+    industry_section = models.CharField(_("行业门类"), max_length=1, blank=True)
+    grade = models.CharField(_("信用等级"), max_length=1)
+    score = models.PositiveSmallIntegerField(_("信用分"))
+    established = models.DateField(_("成立日期"), null=True, blank=True)
+    need = models.CharField(_("融资需求依据"), max_length=12, choices=NeedEvidence.choices)
+    # a matching authorisation in force at generation: "all" banks, some "banks", or none ""
+    opt_in = models.CharField(_("融资对接授权"), max_length=5, blank=True)
+    removed = models.BooleanField(_("已移出"), default=False)
+    removed_reason = models.CharField(_("移出原因"), max_length=300, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        db_index=False,
+    )
+    removed_at = models.DateTimeField(_("移出时间"), null=True, blank=True)
+    # indexed only where allocated (recentry_bank_feedback): generation writes no index entry
+    bank = models.ForeignKey(
+        "banks.Bank",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("对接银行"),
+        db_index=False,
+    )
+    allocated_at = models.DateTimeField(_("分配时间"), null=True, blank=True)
+    feedback = models.CharField(
+        _("银行反馈"),
+        max_length=10,
+        choices=FeedbackStatus.choices,
+        default=FeedbackStatus.PENDING,
+    )
+    contacted_at = models.DateTimeField(_("联系时间"), null=True, blank=True)
+    granted_amount = models.DecimalField(
+        _("授信金额（元）"), max_digits=18, decimal_places=2, null=True, blank=True
+    )
+    decline_reason = models.CharField(
+        _("未授信原因"), max_length=12, choices=DeclineReason.choices, blank=True
+    )
+    feedback_note = models.CharField(_("反馈说明"), max_length=300, blank=True)
+    feedback_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        db_index=False,
+    )
+    feedback_at = models.DateTimeField(_("反馈时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("推荐清单企业")
+        verbose_name_plural = _("推荐清单企业")
+        ordering = ["list", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["list", "seq"], name="recentry_list_seq"),
+            models.UniqueConstraint(fields=["list", "enterprise"], name="recentry_list_firm"),
+            models.CheckConstraint(
+                condition=models.Q(granted_amount__isnull=True) | models.Q(granted_amount__gt=0),
+                name="recentry_granted_positive",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["bank", "feedback"],
+                name="recentry_bank_feedback",
+                condition=models.Q(bank__isnull=False),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.list_id}#{self.seq} {self.uscc}"
+
+
+class RecommendationEvent(models.Model):
+    """One move on a list or on one of its entries: who, when, from which status to which."""
+
+    list = models.ForeignKey(RecommendationList, on_delete=models.CASCADE, related_name="events")
+    # kept (without the link) when a regeneration replaces the entries; `uscc` still says whom
+    entry = models.ForeignKey(
+        RecommendationEntry,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        null=True,
+        blank=True,
+    )
+    uscc = models.CharField(_("统一社会信用代码"), max_length=18, blank=True)
+    move = models.CharField(_("操作"), max_length=16)
+    old_status = models.CharField(_("原状态"), max_length=10, blank=True)
+    new_status = models.CharField(_("新状态"), max_length=10, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    reason = models.CharField(_("说明"), max_length=300, blank=True)
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("推荐清单操作记录")
+        verbose_name_plural = _("推荐清单操作记录")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.list_id} {self.move}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("待推送")
+    SENDING = "sending", _("推送中")
+    DELIVERED = "delivered", _("已送达")
+    GAVE_UP = "gave_up", _("推送失败")
+
+
+class NationalDelivery(models.Model):
+    """The outbox (发件箱): one chunk of an approved list for the national platform, written in
+    the transaction that approves the list and sent until the platform confirms it."""
+
+    list = models.ForeignKey(
+        RecommendationList, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
+    chunk = models.PositiveIntegerField(_("分片"))
+    chunks = models.PositiveIntegerField(_("分片总数"))
+    idempotency_key = models.CharField(_("幂等键"), max_length=64, unique=True)
+    seq_from = models.PositiveIntegerField(_("起始序号"))
+    seq_to = models.PositiveIntegerField(_("截止序号"))
+    rows = models.PositiveIntegerField(_("行数"))
+    payload_digest = models.CharField(_("报文摘要（SHA-256）"), max_length=64, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("尝试次数"), default=0)
+    next_attempt_at = models.DateTimeField(_("下次尝试时间"), default=timezone.now)
+    # while sending: the lease; a worker that dies mid-push leaves the chunk to be picked again
+    # once it has run out
+    sending_until = models.DateTimeField(_("推送租约至"), null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True)
+    # retries go on for NATIONAL_PLATFORM_GIVE_UP_HOURS from here (reset by a manual re-push)
+    window_started_at = models.DateTimeField(_("重试起算时间"), default=timezone.now)
+    last_attempt_at = models.DateTimeField(_("最近尝试时间"), null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(_("最近响应码"), null=True, blank=True)
+    last_error = models.CharField(_("最近错误"), max_length=500, blank=True)
+    receipt = models.JSONField(_("回执"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("送达时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("国家平台推送")
+        verbose_name_plural = _("国家平台推送")
+        ordering = ["list", "chunk"]
+        constraints = [
+            models.UniqueConstraint(fields=["list", "chunk"], name="delivery_list_chunk"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_status_due"),
+        ]
+
+    def __str__(self) -> str:
+        return self.idempotency_key
+
+
+class NationalReceipt(models.Model):
+    """The demo receiver's side (国家平台接收端的替身): each idempotency key stored once, with the
+    body's digest; a resend is counted, never stored again."""
+
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    body_digest = models.CharField(max_length=64)
+    list_number = models.CharField(max_length=32, blank=True)
+    chunk = models.PositiveIntegerField(default=0)
+    rows = models.PositiveIntegerField(default=0)
+    seq_from = models.PositiveIntegerField(null=True, blank=True)
+    seq_to = models.PositiveIntegerField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    duplicates = models.PositiveIntegerField(default=0)
+    last_duplicate_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("国家平台接收记录")
+        verbose_name_plural = _("国家平台接收记录")
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.idempotency_key
+
+
+class NationalNonce(models.Model):
+    """Nonces the receiver has seen within the timestamp window: a replay is refused."""
+
+    nonce = models.CharField(max_length=64, unique=True)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("接收端随机数")
+        verbose_name_plural = _("接收端随机数")
+
+    def __str__(self) -> str:
+        return self.nonce

@@ -32,7 +32,7 @@ from enterprises.models import (
     RecordStatus,
 )
 from enterprises.uscc import CHARSET
-from lending import eligibility, invitations, notices, sla
+from lending import eligibility, invitations, matching, notices, sla
 from lending.models import (
     ApplicationEvent,
     ApplicationKind,
@@ -437,6 +437,7 @@ def demand_submit(
             granted_for_demand=new,
         )
     notices.application_moved(actor=actor, application=application, move="submit")
+    matching.application_changed(application)
     return Submission(application=application)
 
 
@@ -567,6 +568,7 @@ def application_move(
             application, keep_bank_id=application.bank_id, reason=_("企业撤回了融资需求")
         )
     notices.application_moved(actor=actor, application=application, move=move, reason=reason)
+    matching.application_changed(application)
     return application
 
 

@@ -184,10 +184,45 @@ PAGES: dict[str, tuple[str, dict[str, int]]] = {
     "application_move_by_get": ("/loans/{application}/accept/", expect(405, anonymous=405)),
     # a member gets the page telling them to ask an owner or admin
     "demand_create": ("/loans/demands/new/", expect(403, **ENTERPRISE_ROLES)),
+    # matching: invitations (received / sent / all), recommended products for the enterprise,
+    # recommended enterprises for the bank's own product only
+    "invitation_list": ("/loans/invitations/", expect(403, **ENTERPRISE_ROLES, **BANKS, **OFFICE)),
+    "recommended_products": ("/loans/recommended/", expect(403, **ENTERPRISE_ROLES)),
+    "product_matches": ("/banks/products/{product}/matches/", expect(403, **BANKS)),
+    "other_product_matches": (
+        "/banks/products/{other_product}/matches/",
+        expect(403, bank_admin=404, bank_officer=404),
+    ),
     "application_create": ("/market/{product}/apply/", expect(403, **ENTERPRISE_ROLES)),
     "unknown_application_create": ("/market/999999/apply/", expect(403, **ENTERPRISE_ROLES_404)),
     "punishment_list": ("/loans/punishments/", expect(403, **OFFICE)),
     "punishment_list_csv": ("/loans/punishments/?export=csv", expect(403, **OFFICE)),
+    # recommended lists (tests/lending/test_lists.py): the office manages them; a bank's staff
+    # see and answer only the enterprises allocated to their bank
+    "reclist_list": ("/loans/lists/", expect(403, **OFFICE)),
+    "reclist_list_filtered": ("/loans/lists/?status=approved&q=TJ&page=2", expect(403, **OFFICE)),
+    "reclist_create": ("/loans/lists/new/", expect(403, **OFFICE)),
+    "reclist_criteria": ("/loans/lists/criteria/", expect(403, **OFFICE)),
+    "reclist_criteria_create": ("/loans/lists/criteria/new/", expect(403, **OFFICE)),
+    "reclist_criteria_edit": ("/loans/lists/criteria/{criteria}/", expect(403, **OFFICE)),
+    "reclist_detail": ("/loans/lists/{reclist}/", expect(403, **OFFICE)),
+    "reclist_detail_filtered": (
+        "/loans/lists/{reclist}/?shown=all&town=changan&grade=A&feedback=pending&q=x&page=2",
+        expect(403, **OFFICE),
+    ),
+    **{
+        f"reclist_{kind}": (f"/loans/lists/{{reclist}}/?export={kind}", expect(403, **OFFICE))
+        for kind in ("csv", "xlsx", "json")
+    },
+    "unknown_reclist": ("/loans/lists/999999/", expect(403, **dict.fromkeys(OFFICE, 404))),
+    "reclist_move_by_get": ("/loans/lists/{reclist}/approve/", expect(405, anonymous=405)),
+    "reclist_bank_entries": ("/loans/lists/bank/", expect(403, **BANKS)),
+    "reclist_bank_entries_csv": ("/loans/lists/bank/?export=csv", expect(403, **BANKS)),
+    "reclist_feedback": ("/loans/lists/entries/{reclist_entry}/", expect(403, **BANKS)),
+    "other_reclist_feedback": (
+        "/loans/lists/entries/{other_reclist_entry}/",
+        expect(403, bank_admin=404, bank_officer=404),
+    ),
 }
 
 # State-changing page actions (POST): who may do them, and that nobody else changed anything.
@@ -259,6 +294,41 @@ POST_PAGES: dict[str, tuple[str, dict[str, int]]] = {
         expect(403, **dict.fromkeys(ENTERPRISE_ROLES, 400)),
     ),
     "demand_create": ("/loans/demands/new/", expect(403, **dict.fromkeys(ENTERPRISE_ROLES, 400))),
+    # recommended lists: the office pushes an approved list now (back to its page); it may not
+    # regenerate it or remove an entry any more (409 on the page); the posted data is no
+    # allocation, criteria or feedback: the form comes back (400)
+    "reclist_push": ("/loans/lists/{reclist}/push/", expect(403, **dict.fromkeys(OFFICE, 302))),
+    "reclist_generate": (
+        "/loans/lists/{reclist}/generate/",
+        expect(403, **dict.fromkeys(OFFICE, 409)),
+    ),
+    "reclist_entry_remove": (
+        "/loans/lists/{reclist}/entries/{reclist_entry}/remove/",
+        expect(403, **dict.fromkeys(OFFICE, 409)),
+    ),
+    "reclist_allocate": (
+        "/loans/lists/{reclist}/allocate/",
+        expect(403, **dict.fromkeys(OFFICE, 400)),
+    ),
+    "reclist_criteria_create": (
+        "/loans/lists/criteria/new/",
+        expect(403, **dict.fromkeys(OFFICE, 400)),
+    ),
+    "reclist_feedback": (
+        "/loans/lists/entries/{reclist_entry}/",
+        expect(403, **dict.fromkeys(BANKS, 400)),
+    ),
+    # no ref posted: the bank's own staff are sent back with the error, others refused
+    "product_invite": (
+        "/banks/products/{product}/invite/",
+        expect(403, bank_admin=302, bank_officer=302),
+    ),
+    # accepting leads the owner or admin to the application form; the others who can see the
+    # invitation (a member, the bank, the office) are refused on the page (403)
+    "invitation_accept": (
+        "/loans/invitations/{invitation}/accept/",
+        expect(403, enterprise_owner=302, enterprise_admin=302),
+    ),
 }
 
 API_DENIED = 403  # DRF answers unauthenticated session clients with 403 and the error shape
@@ -586,6 +656,29 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any] | None, dict[str, int]]] = {
             bank_officer=403,
         ),
     ),
+    # invitations: anyone signed in may list (their own only); a bank invites by `ref` (here
+    # none that is valid: 400), others do not find the product (404); only the invited
+    # firm's owner or admin answers (a decline needs a reason: 400)
+    "invitations": ("get", "/api/v1/invitations/", None, expect(200, anonymous=API_DENIED)),
+    "product_invite": (
+        "post",
+        "/api/v1/products/{product}/invitations/",
+        {"ref": "forged"},
+        expect(404, anonymous=API_DENIED, bank_admin=400, bank_officer=400),
+    ),
+    "invitation_decline": (
+        "post",
+        "/api/v1/invitations/{invitation}/decline/",
+        {"reason": ""},
+        expect(
+            404,
+            anonymous=API_DENIED,
+            **(
+                dict.fromkeys([*ENTERPRISE_ROLES, *BANKS, *OFFICE], 403)
+                | dict.fromkeys(GRANTERS, 400)
+            ),
+        ),
+    ),
     "application_contact_before_accepting": (
         "post",
         "/api/v1/applications/{application}/contact/",
@@ -597,6 +690,97 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any] | None, dict[str, int]]] = {
             bank_admin=409,
             bank_officer=403,
         ),
+    ),
+    # recommended lists: the office's; a bank's staff answer for their allocated enterprises;
+    # the demo receiver takes no sign-in but a signature (none here: 400 for everyone)
+    "reclists": (
+        "get",
+        "/api/v1/recommended-lists/",
+        None,
+        expect(403, anonymous=API_DENIED, **OFFICE),
+    ),
+    "reclist_create": (
+        "post",
+        "/api/v1/recommended-lists/",
+        {
+            "criteria": "{criteria}",
+            "title": "测试清单",
+            "period_start": "2026-10-01",
+            "period_end": "2026-12-31",
+        },
+        expect(403, anonymous=API_DENIED, **dict.fromkeys(OFFICE, 201)),
+    ),
+    "reclist_criteria": (
+        "get",
+        "/api/v1/recommended-lists/criteria/",
+        None,
+        expect(403, anonymous=API_DENIED, **OFFICE),
+    ),
+    "reclist_criteria_create": (
+        "post",
+        "/api/v1/recommended-lists/criteria/",
+        {"name": "新条件", "min_grade": "A"},
+        expect(403, anonymous=API_DENIED, **dict.fromkeys(OFFICE, 201)),
+    ),
+    "reclist_detail": (
+        "get",
+        "/api/v1/recommended-lists/{reclist}/",
+        None,
+        expect(403, anonymous=API_DENIED, **OFFICE),
+    ),
+    "reclist_entries": (
+        "get",
+        "/api/v1/recommended-lists/{reclist}/entries/?removed=all",
+        None,
+        expect(403, anonymous=API_DENIED, **OFFICE),
+    ),
+    "reclist_approve": (
+        "post",
+        "/api/v1/recommended-lists/{reclist}/approve/",
+        None,
+        expect(403, anonymous=API_DENIED, **dict.fromkeys(OFFICE, 409)),
+    ),
+    "reclist_push": (
+        "post",
+        "/api/v1/recommended-lists/{reclist}/push/",
+        None,
+        expect(403, anonymous=API_DENIED, **OFFICE),
+    ),
+    "reclist_allocate": (
+        "post",
+        "/api/v1/recommended-lists/{reclist}/allocate/",
+        {"banks": []},
+        expect(403, anonymous=API_DENIED, **dict.fromkeys(OFFICE, 400)),
+    ),
+    "reclist_entry_remove": (
+        "post",
+        "/api/v1/recommended-lists/{reclist}/entries/{reclist_entry}/remove/",
+        {"reason": "核查"},
+        expect(403, anonymous=API_DENIED, **dict.fromkeys(OFFICE, 409)),
+    ),
+    "reclist_allocated": (
+        "get",
+        "/api/v1/recommended-lists/allocated/",
+        None,
+        expect(403, anonymous=API_DENIED, **BANKS),
+    ),
+    "reclist_feedback": (
+        "post",
+        "/api/v1/recommended-lists/allocated/{reclist_entry}/contact/",
+        None,
+        expect(403, anonymous=API_DENIED, **BANKS),
+    ),
+    "other_reclist_feedback": (
+        "post",
+        "/api/v1/recommended-lists/allocated/{other_reclist_entry}/contact/",
+        None,
+        expect(403, anonymous=API_DENIED, bank_admin=404, bank_officer=404),
+    ),
+    "national_receive_unsigned": (
+        "post",
+        "/api/v1/national/receive/",
+        {"rows": []},
+        expect(400, anonymous=400),
     ),
 }
 ENDPOINTS["claim_approve"][3]["anonymous"] = API_DENIED
@@ -669,6 +853,71 @@ def world(
             accepted_at=timezone.now(),
         ).pk,
         "other_demand": application_of(other_enterprise, other_authorization, inviter).pk,
+        **reclist_world(enterprise, other_enterprise, bank, inviter),
+        "invitation": invitation_of(enterprise, product, handler).pk,
+    }
+
+
+def invitation_of(enterprise: Any, product: int, invited_by: Any) -> Any:
+    """A pending invitation of the world's bank to the world's enterprise."""
+    from banks.models import LoanProduct
+    from lending.models import MatchInvitation
+
+    found = LoanProduct.objects.get(pk=product)
+    return MatchInvitation.objects.create(
+        product=found,
+        bank_id=found.bank_id,
+        enterprise=enterprise,
+        invited_by=invited_by,
+        expires_at=timezone.now() + timedelta(days=14),
+    )
+
+
+def reclist_world(
+    enterprise: Any, other_enterprise: Any, bank: Any, creator: Any
+) -> dict[str, int]:
+    """An approved recommended list (written directly) with the world's enterprise allocated to
+    the world's bank, and the other enterprise allocated to a bank of nobody in the world."""
+    from lending.lists import new_number
+    from lending.models import RecommendationCriteria, RecommendationEntry, RecommendationList
+    from tests.factories import BankFactory
+
+    criteria = RecommendationCriteria.objects.create(name="世界条件", created_by=creator)
+    today = timezone.localdate()
+    reclist = RecommendationList.objects.create(
+        number=new_number(),
+        title="世界清单",
+        criteria=criteria,
+        period_start=today - timedelta(days=30),
+        period_end=today,
+        status="approved",
+        entry_count=2,
+        created_by=creator,
+        approved_at=timezone.now(),
+    )
+
+    def entry(seq: int, firm: Any, to: Any) -> RecommendationEntry:
+        return RecommendationEntry.objects.create(
+            list=reclist,
+            seq=seq,
+            enterprise=firm,
+            uscc=firm.uscc,
+            name=firm.name,
+            grade="A",
+            score=900,
+            need="opt_in",
+            opt_in="all",
+            bank=to,
+            allocated_at=timezone.now(),
+        )
+
+    mine = entry(1, enterprise, bank)
+    other = entry(2, other_enterprise, BankFactory.create(name="第五家银行"))
+    return {
+        "criteria": criteria.pk,
+        "reclist": reclist.pk,
+        "reclist_entry": mine.pk,
+        "other_reclist_entry": other.pk,
     }
 
 

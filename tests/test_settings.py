@@ -30,6 +30,7 @@ _CONTROLLED = (
     "PERSON_ID_KEY",
     "LEDGER_KEY",
     "CELERY_*",
+    "NATIONAL_PLATFORM_*",
 )
 
 _DUMP = """
@@ -104,6 +105,8 @@ def _production_env() -> dict[str, str]:
         "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "PERSON_ID_KEY": secrets.token_urlsafe(32),
         "LEDGER_KEY": secrets.token_urlsafe(32),
+        "NATIONAL_PLATFORM_URL": "https://national.example.cn/api/recommended-lists",
+        "NATIONAL_PLATFORM_SECRET": secrets.token_urlsafe(32),
     }
 
 
@@ -181,3 +184,14 @@ def test_production_refuses_mfa_switched_off() -> None:
     assert proc.returncode != 0
     assert "ImproperlyConfigured" in proc.stderr
     assert "MFA_ENFORCED" in proc.stderr
+
+
+def test_production_demands_the_national_platform() -> None:
+    prod = _production_env()
+    del prod["NATIONAL_PLATFORM_URL"]
+    proc = _run(["-c", _DUMP], **prod)
+    assert proc.returncode != 0
+    assert "NATIONAL_PLATFORM_URL" in proc.stderr
+    proc = _run(["-c", _DUMP], **(_production_env() | {"NATIONAL_PLATFORM_SECRET": "short"}))
+    assert proc.returncode != 0
+    assert "NATIONAL_PLATFORM_SECRET" in proc.stderr

@@ -148,6 +148,13 @@ LENDING_SLA_DECISION_DAYS = env.int("LENDING_SLA_DECISION_DAYS", default=10)
 LENDING_SLA_SWEEP_SECONDS = env.int("LENDING_SLA_SWEEP_SECONDS", default=300)
 # matching: how long a bank's invitation to apply stays open
 MATCH_INVITATION_DAYS = env.int("MATCH_INVITATION_DAYS", default=14)
+# matching fit (lending/matching.py): the city's priority industries (GB/T 4754 sections) and
+# towns (codes or names), and the window and minimum count of a bank's approval history
+MATCH_PRIORITY_INDUSTRIES = env.list("MATCH_PRIORITY_INDUSTRIES", default=["C", "I", "M"])
+MATCH_PRIORITY_TOWNS = env.list("MATCH_PRIORITY_TOWNS", default=["songshanhu", "binhaiwan"])
+MATCH_APPROVAL_DAYS = env.int("MATCH_APPROVAL_DAYS", default=180)
+MATCH_APPROVAL_MIN_DECIDED = env.int("MATCH_APPROVAL_MIN_DECIDED", default=3)
+MATCH_APPROVAL_CACHE_SECONDS = env.int("MATCH_APPROVAL_CACHE_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
     "expire-published-records": {
         "task": "enterprises.tasks.expire_published_records",
@@ -185,6 +192,12 @@ CELERY_BEAT_SCHEDULE = {
     "lending-sla-sweep": {
         "task": "lending.tasks.sla_sweep",
         "schedule": float(LENDING_SLA_SWEEP_SECONDS),
+    },
+    # matching profiles of every enterprise (registry edits, records expired overnight …)
+    "match-profiles-refresh": {
+        "task": "lending.tasks.refresh_match_profiles",
+        "schedule": crontab(hour=4, minute=15),
+        "kwargs": {"enterprise_ids": None},
     },
 }
 
@@ -264,6 +277,64 @@ CREDIT_OFFICE_EMAIL = env.str("CREDIT_OFFICE_EMAIL", default="office@example.com
 IMPORT_UPLOAD_DIR = env.str("IMPORT_UPLOAD_DIR", default=str(BASE_DIR / "var" / "uploads"))
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
 DATA_TIMELINESS_WORKING_DAYS = env.int("DATA_TIMELINESS_WORKING_DAYS", default=7)
+
+# ---------------------------------------------------------------------------------------------
+# Recommended lists (推荐清单) and their push to the national platform (docs/LENDING.md)
+# ---------------------------------------------------------------------------------------------
+# In debug the platform's own demo receiver stands in for the national platform; production
+# must name the real one and share a secret of 32+ characters with it.
+NATIONAL_PLATFORM_URL = env.str(
+    "NATIONAL_PLATFORM_URL", default=f"{SITE_URL}/api/v1/national/receive/" if DEBUG else ""
+)
+NATIONAL_PLATFORM_SECRET = env.str(
+    "NATIONAL_PLATFORM_SECRET", default="dev-national-platform-secret" if DEBUG else ""
+)
+if PRODUCTION and not NATIONAL_PLATFORM_URL:
+    raise ImproperlyConfigured("NATIONAL_PLATFORM_URL must be set in production")
+if PRODUCTION and len(NATIONAL_PLATFORM_SECRET) < 32:
+    raise ImproperlyConfigured(
+        "NATIONAL_PLATFORM_SECRET must be set to 32+ random characters in production"
+    )
+NATIONAL_PLATFORM_CHUNK_SIZE = env.int("NATIONAL_PLATFORM_CHUNK_SIZE", default=1000)
+NATIONAL_PLATFORM_TIMEOUT_SECONDS = env.float("NATIONAL_PLATFORM_TIMEOUT_SECONDS", default=10.0)
+# retry n waits min(cap, base·2^(n-1))·(1 ± jitter); none later than GIVE_UP_HOURS after approval
+NATIONAL_PLATFORM_RETRY_BASE_SECONDS = env.float(
+    "NATIONAL_PLATFORM_RETRY_BASE_SECONDS", default=30.0
+)
+NATIONAL_PLATFORM_RETRY_CAP_SECONDS = env.float(
+    "NATIONAL_PLATFORM_RETRY_CAP_SECONDS", default=3600.0
+)
+NATIONAL_PLATFORM_RETRY_JITTER = env.float("NATIONAL_PLATFORM_RETRY_JITTER", default=0.2)
+NATIONAL_PLATFORM_GIVE_UP_HOURS = env.float("NATIONAL_PLATFORM_GIVE_UP_HOURS", default=24.0)
+# a chunk being sent is leased for this long: a worker killed mid-push leaves it to another
+NATIONAL_PLATFORM_LEASE_SECONDS = env.float("NATIONAL_PLATFORM_LEASE_SECONDS", default=120.0)
+# a push task waits this long for a retry coming due before leaving it to the next beat run
+# (not in-process: a page would wait)
+NATIONAL_PLATFORM_PUSH_LINGER_SECONDS = env.float(
+    "NATIONAL_PLATFORM_PUSH_LINGER_SECONDS", default=0.0 if CELERY_TASK_ALWAYS_EAGER else 60.0
+)
+NATIONAL_PLATFORM_PUSH_BUDGET_SECONDS = env.float(
+    "NATIONAL_PLATFORM_PUSH_BUDGET_SECONDS", default=600.0
+)
+# minute hour day-of-month month day-of-week, in CELERY_TIMEZONE
+NATIONAL_PLATFORM_PUSH_CRON = env.str("NATIONAL_PLATFORM_PUSH_CRON", default="*/5 * * * *")
+# the demo receiver: how far a request's timestamp may be from its clock
+NATIONAL_PLATFORM_MAX_SKEW_SECONDS = env.int("NATIONAL_PLATFORM_MAX_SKEW_SECONDS", default=300)
+_push_cron = NATIONAL_PLATFORM_PUSH_CRON.split()
+if len(_push_cron) != 5:
+    raise ImproperlyConfigured(
+        "NATIONAL_PLATFORM_PUSH_CRON must have five fields, e.g. */5 * * * *"
+    )
+CELERY_BEAT_SCHEDULE["national-platform-push"] = {
+    "task": "lending.tasks.push_national",
+    "schedule": crontab(
+        minute=_push_cron[0],
+        hour=_push_cron[1],
+        day_of_month=_push_cron[2],
+        month_of_year=_push_cron[3],
+        day_of_week=_push_cron[4],
+    ),
+}
 
 # ---------------------------------------------------------------------------------------------
 # E-mail
@@ -348,6 +419,10 @@ SPECTACULAR_SETTINGS = {
         "LoanKindEnum": "banks.models.LoanKind",
         "RepaymentMethodEnum": "banks.models.RepaymentMethod",
         "GuaranteeMethodEnum": "banks.models.GuaranteeMethod",
+        "TownEnum": "enterprises.reference.TOWN_CHOICES",
+        "RecommendationListStatusEnum": "lending.models.RecommendationListStatus",
+        "DeliveryStatusEnum": "lending.models.DeliveryStatus",
+        "FeedbackStatusEnum": "lending.models.FeedbackStatus",
     },
 }
 

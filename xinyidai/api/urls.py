@@ -9,7 +9,8 @@ from enterprises.api import quality as quality_views
 from enterprises.api import records as record_views
 from enterprises.api import views as enterprise_views
 from lending import api as application_views
-from lending import invitation_api, league_api
+from lending import invitation_api, league_api, match_api
+from lending import list_api as recommended_list_views
 from xinyidai.api import views
 from xinyidai.core import calendar_api, notification_api
 
@@ -49,6 +50,11 @@ urlpatterns = [
         "enterprises/<str:uscc>/ownership/",
         portrait_views.OwnershipView.as_view(),
         name="api-enterprise-ownership",
+    ),
+    path(
+        "enterprises/<str:uscc>/recommended-products/",
+        match_api.RecommendedProductsView.as_view(),
+        name="api-enterprise-recommended-products",
     ),
     path(
         "enterprises/<str:uscc>/invitations/",
@@ -129,6 +135,11 @@ urlpatterns = [
         name="api-product-manage-detail",
     ),
     path("products/<int:pk>/", product_views.ProductDetailView.as_view(), name="api-product"),
+    path(
+        "products/<int:pk>/matches/",
+        match_api.ProductMatchesView.as_view(),
+        name="api-product-matches",
+    ),
     *[
         path(
             f"products/<int:pk>/{move}/",
@@ -185,6 +196,71 @@ urlpatterns = [
             ("withdraw", "withdraw"),
         )
     ],
+    # recommended lists (推荐清单) and the demo receiver of the national platform
+    path(
+        "recommended-lists/",
+        recommended_list_views.ListListCreateView.as_view(),
+        name="api-recommended-lists",
+    ),
+    path(
+        "recommended-lists/criteria/",
+        recommended_list_views.CriteriaListCreateView.as_view(),
+        name="api-recommended-list-criteria",
+    ),
+    path(
+        "recommended-lists/criteria/<int:pk>/",
+        recommended_list_views.CriteriaDetailView.as_view(),
+        name="api-recommended-list-criteria-detail",
+    ),
+    path(
+        "recommended-lists/allocated/",
+        recommended_list_views.AllocatedEntriesView.as_view(),
+        name="api-recommended-list-allocated",
+    ),
+    *[
+        path(
+            f"recommended-lists/allocated/<int:entry>/{move}/",
+            recommended_list_views.FeedbackView.as_view(move=move),
+            name=f"api-recommended-list-feedback-{move}",
+        )
+        for move in ("contact", "grant", "decline")
+    ],
+    path(
+        "recommended-lists/<int:pk>/",
+        recommended_list_views.ListDetailView.as_view(),
+        name="api-recommended-list",
+    ),
+    path(
+        "recommended-lists/<int:pk>/entries/",
+        recommended_list_views.ListEntriesView.as_view(),
+        name="api-recommended-list-entries",
+    ),
+    *[
+        path(
+            f"recommended-lists/<int:pk>/entries/<int:entry>/{move}/",
+            recommended_list_views.EntryMoveView.as_view(move=move),
+            name=f"api-recommended-list-entry-{move}",
+        )
+        for move in ("remove", "restore")
+    ],
+    path(
+        "recommended-lists/<int:pk>/allocate/",
+        recommended_list_views.ListAllocateView.as_view(),
+        name="api-recommended-list-allocate",
+    ),
+    *[
+        path(
+            f"recommended-lists/<int:pk>/{move}/",
+            recommended_list_views.ListMoveView.as_view(move=move),
+            name=f"api-recommended-list-{move}",
+        )
+        for move in ("generate", "approve", "cancel", "push", "repush")
+    ],
+    path(
+        "national/receive/",
+        recommended_list_views.NationalReceiveView.as_view(),
+        name="api-national-receive",
+    ),
     path("banks/", bank_views.BankListCreateView.as_view(), name="api-banks"),
     path("banks/<int:pk>/", bank_views.BankDetailView.as_view(), name="api-bank-detail"),
     path(
