@@ -70,7 +70,10 @@ def test_seed_demo_is_idempotent_and_prints_logins() -> None:
     )
     assert application.product_version.name.startswith("演示")
     assert application.number in printed
-    assert Authorization.objects.count() == 2
+    # and the demo firm is open to matching, to all banks
+    (opt_in,) = Authorization.objects.filter(purpose="matching")
+    assert (opt_in.grantee_bank_id, opt_in.scope, opt_in.state()) == (None, "summary", "active")
+    assert Authorization.objects.count() == 3
     # the demo bank's products are in the marketplace, once
     from banks.models import LoanProduct
 

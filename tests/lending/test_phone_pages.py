@@ -1,7 +1,8 @@
-"""The application pages on a phone-sized screen (390 × 844), in headless Chromium: for the
-enterprise, the bank officer, the bank admin and the credit office each page loads, nothing is
-wider than the screen, and the enterprise and the officer can carry an application through its
-first moves with their thumbs (apply → accept → record contact)."""
+"""The application, matching and recommended-list pages on a phone-sized screen (390 × 844), in
+headless Chromium: for the enterprise, the bank officer, the bank admin and the credit office
+each page loads, nothing is wider than the screen, and the enterprise and the officer can
+carry an application through its first moves with their thumbs (apply → accept → record
+contact)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from banks.models import LoanProduct
+from enterprises.authorization import authorization_grant
 from lending import services
 from lending.models import LoanApplication
 from tests.factories import PASSWORD
@@ -162,17 +164,43 @@ def test_every_role_reads_its_pages_on_a_phone(
     application = submission.application
     assert application is not None
     detail = f"{live_server.url}/loans/{application.pk}/"
+    authorization_grant(  # open to matching: the bank's recommendations list the firm
+        actor=enterprise_owner,
+        enterprise=enterprise_owner.enterprise_membership.enterprise,
+        grantee_bank_id=None,
+        scope="summary",
+        purpose="matching",
+        password=PASSWORD,
+    )
+    matches = f"/banks/products/{product.pk}/matches/"
     pages = {
-        enterprise_owner: ["/loans/", "/loans/demands/new/", detail, "/market/"],
-        bank_officer: ["/loans/", detail],
-        bank_admin: ["/loans/", detail, "/loans/league/"],
-        credit_office: ["/loans/", detail, "/loans/league/", "/loans/punishments/"],
+        enterprise_owner: [
+            "/loans/",
+            "/loans/demands/new/",
+            detail,
+            "/market/",
+            "/loans/recommended/",
+            "/loans/invitations/",
+        ],
+        bank_officer: ["/loans/", detail, matches, "/loans/invitations/", "/loans/lists/bank/"],
+        bank_admin: ["/loans/", detail, "/loans/league/", matches],
+        credit_office: [
+            "/loans/",
+            detail,
+            "/loans/league/",
+            "/loans/punishments/",
+            "/loans/lists/",
+            "/loans/lists/criteria/",
+            "/loans/lists/new/",
+        ],
     }
     for user, urls in pages.items():
         page = phone(user)
         for url in urls:
             open_page(page, url if url.startswith("http") else live_server.url + url)
             assert page.locator("main h1, h1").first.is_visible(), (user.email, url)
+            if url == matches:
+                assert "匹配度" in page.inner_text("#match-list"), user.email
     # the menu opens on a phone and leads to the applications
     page = phone(credit_office)
     open_page(page, live_server.url + "/")

@@ -188,6 +188,7 @@ class Command(BaseCommand):
                     user=users[email], defaults={"bank": bank, "branch": branch, "role": role}
                 )
             demo_grant = self._authorization(owner, firms[0], bank)
+            self._matching_opt_in(owner, firms[0])
             listed = self._products(users["bank@example.com"], users["office@example.com"])
         self._print(firms)
         self.stdout.write(f"演示贷款产品 / demo loan products in the marketplace: {listed}")
@@ -289,6 +290,25 @@ class Command(BaseCommand):
             grantee_bank_id=bank.pk,
             scope="records",
             purpose="pre_loan",
+            password=DEMO_PASSWORD,
+        )
+
+    def _matching_opt_in(self, owner: User, enterprise: Enterprise) -> None:
+        """The demo firm opens itself to matching (all banks), so the bank logins see it among
+        the recommended enterprises of their products."""
+        if Authorization.objects.filter(
+            enterprise=enterprise,
+            purpose="matching",
+            status=AuthorizationStatus.ACTIVE,
+            valid_until__gt=timezone.now(),
+        ).exists():
+            return
+        authorization_grant(
+            actor=owner,
+            enterprise=enterprise,
+            grantee_bank_id=None,
+            scope="summary",
+            purpose="matching",
             password=DEMO_PASSWORD,
         )
 
