@@ -11,12 +11,11 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
-from django.utils import timezone
 
 from enterprises import reference
 from lending import lists
 from lending.models import RecommendationEntry, RecommendationList
-from xinyidai.core.csvexport import csv_response, safe_cell
+from xinyidai.core.csvexport import csv_response, local_iso, safe_cell
 
 HEADER = [
     "list_number",
@@ -46,10 +45,6 @@ FORMATS = ("csv", "xlsx", "json")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _iso(moment: Any) -> str:
-    return timezone.localtime(moment).isoformat() if moment else ""
-
-
 def records(qs: QuerySet[RecommendationEntry]) -> Iterator[dict[str, Any]]:
     """One dict per entry with the HEADER's keys (typed: numbers stay numbers)."""
     snapshots: dict[int, dict[str, Any]] = {}
@@ -74,7 +69,7 @@ def records(qs: QuerySet[RecommendationEntry]) -> Iterator[dict[str, Any]]:
             "removed_reason": e.removed_reason,
             "bank": e.bank.name if e.bank else "",
             "feedback": e.feedback,
-            "contacted_at": _iso(e.contacted_at),
+            "contacted_at": local_iso(e.contacted_at),
             "granted_amount": e.granted_amount,
             "decline_reason": e.decline_reason,
             "feedback_note": e.feedback_note,
@@ -149,7 +144,7 @@ def json_export(
                 "from": reclist.period_start.isoformat(),
                 "to": reclist.period_end.isoformat(),
             },
-            "approved_at": _iso(reclist.approved_at) or None,
+            "approved_at": local_iso(reclist.approved_at) or None,
             "criteria": reclist.criteria_snapshot,
             "delivery": {"state": state.code, "chunks": state.total, "by_status": state.by_status},
         }

@@ -31,7 +31,7 @@ from lending.models import (
     PunishmentFeedback,
     SlaStage,
 )
-from xinyidai.core.csvexport import csv_response
+from xinyidai.core.csvexport import csv_response, local_iso
 from xinyidai.core.errors import DomainError, NotFound
 from xinyidai.core.types import AuthedRequest
 from xinyidai.permissions import (
@@ -131,11 +131,6 @@ def filtered(user: Any, form: ApplicationFilter) -> QuerySet[LoanApplication]:
     return qs.order_by("-submitted_at", "-id")
 
 
-def _iso(moment: Any) -> str:
-    """Beijing time in the CSV, as on the pages."""
-    return timezone.localtime(moment).isoformat() if moment else ""
-
-
 def _csv_rows(qs: QuerySet[LoanApplication]) -> Iterator[list[Any]]:
     now = timezone.now()
     for a in qs.iterator(chunk_size=500):
@@ -149,13 +144,13 @@ def _csv_rows(qs: QuerySet[LoanApplication]) -> Iterator[list[Any]]:
             a.amount,
             a.term_months,
             a.status,
-            _iso(a.submitted_at),
-            _iso(a.accepted_at),
-            _iso(a.first_contact_at),
-            _iso(a.decided_at),
-            _iso(a.pickup_due),
-            _iso(a.contact_due),
-            _iso(a.decision_due),
+            local_iso(a.submitted_at),
+            local_iso(a.accepted_at),
+            local_iso(a.first_contact_at),
+            local_iso(a.decided_at),
+            local_iso(a.pickup_due),
+            local_iso(a.contact_due),
+            local_iso(a.decision_due),
             " ".join(sla.overdue_stages(a, now)),
             a.approved_amount if a.approved_amount is not None else "",
             a.approved_rate if a.approved_rate is not None else "",

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.http import StreamingHttpResponse
+from django.utils import timezone
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -36,3 +37,8 @@ def csv_response(
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def local_iso(moment: Any) -> str:
+    """A moment as ISO 8601 in the site's time zone (Beijing), as the pages show it; "" for none."""
+    return timezone.localtime(moment).isoformat() if moment else ""
